@@ -1,0 +1,258 @@
+"""Admin HTTP under /sim/: drive the scenario from outside (no auth, not part of the Fleet API)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .vehicle import VEHICLE_STATES, SimVehicle
+
+if TYPE_CHECKING:
+    from .simulator import Simulator
+
+VehicleAction = Callable[[SimVehicle, dict[str, Any]], None]
+
+
+class AdminInputError(ValueError):
+    """Bad admin input: answered with 400 and changes nothing."""
+
+
+class AdminNotFoundError(LookupError):
+    """No such vehicle or action: answered with 404."""
+
+
+def _number(body: dict[str, Any], name: str, default: float | None = None) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AdminInputError(f"{name} must be a number")
+    return float(value)
+
+
+def _integer(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    value = _number(body, name, default)
+    if not value.is_integer():
+        raise AdminInputError(f"{name} must be an integer")
+    return int(value)
+
+
+def _optional_integer(body: dict[str, Any], name: str) -> int | None:
+    return None if body.get(name) is None else _integer(body, name)
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise AdminInputError(f"{name} must be true or false")
+    return value
+
+
+def _plug_in(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    voltage = body.get("supply_voltage")
+    vehicle.plug_in(
+        wall_max_amps=_optional_integer(body, "wall_max_amps"),
+        supply_phases=_optional_integer(body, "supply_phases"),
+        supply_voltage=None if voltage is None else _number(body, "supply_voltage"),
+    )
+
+
+def _move(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    latitude, longitude = _number(body, "latitude"), _number(body, "longitude")
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise AdminInputError("latitude/longitude out of range")
+    vehicle.move(latitude, longitude)
+
+
+def _battery(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    level = _number(body, "level")
+    if not 0 <= level <= 100:
+        raise AdminInputError("level must be between 0 and 100")
+    vehicle.set_battery_level(level)
+
+
+def _wall_charger(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    vehicle.set_wall_charger(
+        _integer(body, "max_amps"),
+        _integer(body, "supply_phases", 3),
+        _number(body, "supply_voltage", 230.0),
+    )
+
+
+def _power(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    vehicle.set_power_available(_flag(body, "available"))
+
+
+def _state(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    state = body.get("state")
+    if state == "online":
+        vehicle.go_online()
+    elif state == "asleep":
+        vehicle.fall_asleep()
+    elif state == "offline":
+        vehicle.go_offline()
+    else:
+        raise AdminInputError(f"state must be one of {', '.join(VEHICLE_STATES)}")
+
+
+VEHICLE_ACTIONS: dict[str, VehicleAction] = {
+    "plug_in": _plug_in,
+    "unplug": lambda vehicle, _: vehicle.unplug(),
+    "move": _move,
+    "battery": _battery,
+    "wall_charger": _wall_charger,
+    "power": _power,
+    "state": _state,
+}
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as err:
+        raise AdminInputError("the body is not valid JSON") from err
+    if not isinstance(body, dict):
+        raise AdminInputError("the body must be a JSON object")
+    return body
+
+
+@web.middleware
+async def _admin_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if not request.path.startswith("/sim/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except AdminNotFoundError as err:
+        return web.json_response({"error": str(err)}, status=404)
+    except ValueError as err:
+        # AdminInputError and the model's own checks (e.g. phases not 1..3) alike.
+        return web.json_response({"error": str(err)}, status=400)
+
+
+class AdminApi:
+    """The /sim/ surface of one Simulator."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+
+    def register(self, app: web.Application) -> None:
+        """Add the admin routes and their error handling."""
+        app.middlewares.append(_admin_errors)
+        router = app.router
+        router.add_get("/sim/vehicles", self._vehicles)
+        router.add_get("/sim/vehicles/{key}", self._vehicle)
+        router.add_post("/sim/vehicles/{key}/{action}", self._vehicle_action)
+        router.add_post("/sim/advance", self._advance)
+        router.add_get("/sim/clock", self._clock)
+        router.add_post("/sim/clock", self._set_clock)
+        router.add_get("/sim/faults", self._faults)
+        router.add_post("/sim/faults", self._add_fault)
+        router.add_delete("/sim/faults", self._clear_faults)
+        router.add_get("/sim/ledger", self._ledger)
+        router.add_delete("/sim/ledger", self._clear_ledger)
+        router.add_post("/sim/token", self._set_token)
+
+    def _find(self, request: web.Request) -> SimVehicle:
+        key = request.match_info["key"]
+        try:
+            return self._sim.vehicle(key)
+        except KeyError:
+            raise AdminNotFoundError(f"unknown vehicle {key}") from None
+
+    def _describe(self, vehicle: SimVehicle) -> dict[str, Any]:
+        return {**vehicle.snapshot(), "charge_state": vehicle.charge_state()}
+
+    async def _vehicles(self, request: web.Request) -> web.Response:
+        cars = [vehicle.snapshot() for vehicle in self._sim.vehicles.values()]
+        return web.json_response({"vehicles": cars})
+
+    async def _vehicle(self, request: web.Request) -> web.Response:
+        return web.json_response(self._describe(self._find(request)))
+
+    async def _vehicle_action(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        action = VEHICLE_ACTIONS.get(request.match_info["action"])
+        if action is None:
+            raise AdminNotFoundError(f"unknown action {request.match_info['action']}")
+        action(vehicle, await _json_body(request))
+        return web.json_response(self._describe(vehicle))
+
+    async def _advance(self, request: web.Request) -> web.Response:
+        seconds = _number(await _json_body(request), "seconds")
+        if seconds < 0:
+            raise AdminInputError("seconds must not be negative")
+        self._sim.advance(seconds)
+        return web.json_response({"now": self._sim.now()})
+
+    async def _clock(self, request: web.Request) -> web.Response:
+        return web.json_response({"now": self._sim.now(), "speed": self._sim.clock.speed})
+
+    async def _set_clock(self, request: web.Request) -> web.Response:
+        speed = _number(await _json_body(request), "speed")
+        if speed < 0:
+            raise AdminInputError("speed must not be negative")
+        self._sim.clock.speed = speed
+        return await self._clock(request)
+
+    async def _faults(self, request: web.Request) -> web.Response:
+        return web.json_response({"faults": [f.as_json() for f in self._sim.faults.pending]})
+
+    async def _add_fault(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        allowed = {
+            "kind",
+            "status",
+            "count",
+            "path",
+            "retry_after",
+            "reason",
+            "error",
+            "probability",
+            "seed",
+        }
+        unknown = set(body) - allowed
+        if unknown:
+            raise AdminInputError(f"unknown fields: {', '.join(sorted(unknown))}")
+        kind = body.get("kind", "status")
+        if not isinstance(kind, str):
+            raise AdminInputError("kind must be a string")
+        for name in ("path", "reason", "error"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise AdminInputError(f"{name} must be a string")
+        fault = self._sim.faults.add(
+            kind,
+            status=_optional_integer(body, "status"),
+            count=_optional_integer(body, "count") if "count" in body else 1,
+            path=body.get("path"),
+            retry_after=None if body.get("retry_after") is None else _number(body, "retry_after"),
+            reason=body.get("reason"),
+            error=body.get("error"),
+            probability=_number(body, "probability", 1.0),
+            seed=_optional_integer(body, "seed"),
+        )
+        return web.json_response(fault.as_json(), status=201)
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self._sim.faults.clear()
+        return web.json_response({"faults": []})
+
+    async def _ledger(self, request: web.Request) -> web.Response:
+        return web.json_response(self._sim.ledger.as_json())
+
+    async def _clear_ledger(self, request: web.Request) -> web.Response:
+        self._sim.ledger.clear()
+        return web.json_response(self._sim.ledger.as_json())
+
+    async def _set_token(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        token = body.get("token")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise AdminInputError("token must be a non-empty string or null")
+        self._sim.token = token
+        return web.json_response({"token_required": token is not None})

@@ -1,0 +1,120 @@
+"""The ledger: every Fleet API request the simulator answered, with what Tesla would bill for it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+import re
+from typing import Any, Final
+
+# Tesla's pay-per-use list prices in USD per request (developer.tesla.com, Billing and Limits).
+PRICES: dict[str, float] = {"data": 0.002, "command": 0.001, "wake": 0.02}
+CATEGORIES: Final = ("data", "command", "wake", "state", "other")
+
+_VEHICLE_PATH: Final = re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)(?P<rest>/.*)?$")
+
+
+def classify(method: str, path: str) -> tuple[str, str | None]:
+    """Return the billing category of a request and the VIN it addresses, if any."""
+    match = _VEHICLE_PATH.match(path)
+    if match is None:
+        return ("state" if path == "/api/1/vehicles" else "other"), None
+    vin = match["vin"]
+    rest = match["rest"] or ""
+    if rest == "":
+        return "state", vin
+    if rest == "/vehicle_data":
+        return "data", vin
+    if rest == "/wake_up":
+        return "wake", vin
+    if rest.startswith("/command/") and method == "POST":
+        return "command", vin
+    return "other", vin
+
+
+def is_billable(status: int) -> bool:
+    """Tesla bills every answer below 500; a dropped or hung request (status 0) got none."""
+    return 0 < status < 500
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One request: when (sim time), what, how it ended, what it cost."""
+
+    time: float
+    method: str
+    path: str
+    category: str
+    status: int
+    price: float
+    vin: str | None
+
+
+class Ledger:
+    """An append-only list of LedgerEntry with counting and cost helpers."""
+
+    def __init__(self, state_price: float = 0.0) -> None:
+        self.state_price = state_price
+        self.entries: list[LedgerEntry] = []
+
+    def price_of(self, category: str, status: int) -> float:
+        """What Tesla bills for one request of ``category`` that ended with ``status``."""
+        if not is_billable(status):
+            return 0.0
+        if category == "state":
+            return self.state_price
+        return PRICES.get(category, 0.0)
+
+    def record(
+        self, *, time: float, method: str, path: str, status: int, vin: str | None = None
+    ) -> LedgerEntry:
+        """Append the request and return its entry; ``vin`` overrides the path's vehicle tag."""
+        category, tag = classify(method, path)
+        vin = vin or tag
+        entry = LedgerEntry(
+            time=time,
+            method=method,
+            path=path,
+            category=category,
+            status=status,
+            price=self.price_of(category, status),
+            vin=vin,
+        )
+        self.entries.append(entry)
+        return entry
+
+    def count(self, category: str | None = None, vin: str | None = None) -> int:
+        """How many requests, optionally of one category and/or for one VIN."""
+        return sum(
+            1
+            for entry in self.entries
+            if (category is None or entry.category == category)
+            and (vin is None or entry.vin == vin)
+        )
+
+    def cost(self, category: str | None = None) -> float:
+        """What all requests (or those of one category) cost, in USD."""
+        return sum(
+            entry.price for entry in self.entries if category is None or entry.category == category
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and cost per category plus the totals."""
+        categories = {
+            category: {"count": self.count(category), "cost": round(self.cost(category), 6)}
+            for category in CATEGORIES
+        }
+        return {
+            "categories": categories,
+            "total": {"count": len(self.entries), "cost": round(self.cost(), 6)},
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """Entries and summary, ready for json.dumps."""
+        return {"entries": [asdict(entry) for entry in self.entries], "summary": self.summary()}
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)

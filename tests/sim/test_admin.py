@@ -1,0 +1,197 @@
+"""The admin HTTP surface under /sim/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from tesla_fleet_api import TeslaFleetApi
+from tesla_fleet_api.exceptions import ServiceUnavailable
+from tesla_fleet_api.tesla import VehicleFleet
+
+from fleet_sim import Simulator
+
+from .conftest import START
+
+
+async def admin(
+    session: aiohttp.ClientSession,
+    sim: Simulator,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    status: int = 200,
+) -> Any:
+    """Call the admin API and return the JSON answer after checking the status."""
+    async with session.request(method, f"{sim.url}{path}", json=body) as response:
+        assert response.status == status, await response.text()
+        return await response.json()
+
+
+async def test_vehicles_listing_and_detail(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    listing = await admin(session, sim, "GET", "/sim/vehicles")
+    assert [v["vin"] for v in listing["vehicles"]] == list(sim.vehicles)
+    first = listing["vehicles"][0]
+    assert first["state"] == "online"
+    assert first["charging_state"] == "Disconnected"
+    assert "charge_state" not in first
+    by_index = await admin(session, sim, "GET", "/sim/vehicles/1")
+    by_vin = await admin(session, sim, "GET", f"/sim/vehicles/{first['vin']}")
+    assert by_index == by_vin
+    assert by_vin["charge_state"]["charging_state"] == "Disconnected"
+    assert by_vin["wall_charger"] == {"max_amps": 16, "supply_phases": 3, "supply_voltage": 230.0}
+    await admin(session, sim, "GET", "/sim/vehicles/7", status=404)
+    await admin(session, sim, "GET", "/sim/vehicles/NOPE", status=404)
+
+
+async def test_plug_advance_unplug(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    plugged = await admin(session, sim, "POST", "/sim/vehicles/1/plug_in")
+    assert plugged["plugged_in"] is True
+    assert plugged["charging_state"] == "Starting"
+    now = await admin(session, sim, "POST", "/sim/advance", {"seconds": 3605})
+    assert now == {"now": START + 3605}
+    detail = await admin(session, sim, "GET", "/sim/vehicles/1")
+    assert detail["energy_added_kwh"] == pytest.approx(11.04)
+    assert detail["charge_state"]["charger_power"] == 11
+    unplugged = await admin(session, sim, "POST", "/sim/vehicles/1/unplug")
+    assert unplugged["charging_state"] == "Disconnected"
+    replug = await admin(
+        session,
+        sim,
+        "POST",
+        "/sim/vehicles/1/plug_in",
+        {"wall_max_amps": 32, "supply_phases": 1, "supply_voltage": 240},
+    )
+    assert replug["wall_charger"] == {"max_amps": 32, "supply_phases": 1, "supply_voltage": 240.0}
+
+
+async def test_move_battery_wall_power_state(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    moved = await admin(
+        session, sim, "POST", "/sim/vehicles/1/move", {"latitude": 48.1, "longitude": 11.5}
+    )
+    assert (moved["latitude"], moved["longitude"]) == (48.1, 11.5)
+    battery = await admin(session, sim, "POST", "/sim/vehicles/1/battery", {"level": 33.5})
+    assert battery["battery_level"] == 33.5
+    assert battery["charge_state"]["battery_level"] == 33
+    wall = await admin(session, sim, "POST", "/sim/vehicles/1/wall_charger", {"max_amps": 32})
+    assert wall["wall_charger"]["max_amps"] == 32
+    assert wall["charge_state"]["charge_current_request_max"] == 32
+    await admin(session, sim, "POST", "/sim/vehicles/1/plug_in")
+    await admin(session, sim, "POST", "/sim/advance", {"seconds": 5})
+    power = await admin(session, sim, "POST", "/sim/vehicles/1/power", {"available": False})
+    assert power["charging_state"] == "NoPower"
+    assert power["power_available"] is False
+    for state in ("asleep", "offline", "online"):
+        answer = await admin(session, sim, "POST", "/sim/vehicles/1/state", {"state": state})
+        assert answer["state"] == state
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/sim/vehicles/1/move", {"latitude": 91, "longitude": 0}),
+        ("/sim/vehicles/1/move", {"latitude": "north", "longitude": 0}),
+        ("/sim/vehicles/1/battery", {"level": 101}),
+        ("/sim/vehicles/1/battery", {}),
+        ("/sim/vehicles/1/wall_charger", {"max_amps": 16.5}),
+        ("/sim/vehicles/1/wall_charger", {"max_amps": 16, "supply_phases": 4}),
+        ("/sim/vehicles/1/plug_in", {"wall_max_amps": 0}),
+        ("/sim/vehicles/1/plug_in", {"supply_voltage": "high"}),
+        ("/sim/vehicles/1/power", {"available": "yes"}),
+        ("/sim/vehicles/1/state", {"state": "charging"}),
+        ("/sim/vehicles/1/battery", [1, 2]),
+        ("/sim/advance", {"seconds": -1}),
+        ("/sim/advance", {"seconds": True}),
+        ("/sim/clock", {"speed": -2}),
+        ("/sim/faults", {"kind": "status"}),
+        ("/sim/faults", {"status": 500, "colour": "red"}),
+        ("/sim/faults", {"kind": 5}),
+        ("/sim/faults", {"status": 500, "path": 3}),
+        ("/sim/token", {"token": ""}),
+    ],
+)
+async def test_bad_admin_input_is_400_and_changes_nothing(
+    sim: Simulator, session: aiohttp.ClientSession, path: str, body: Any
+) -> None:
+    before = sim.vehicle(1).snapshot()
+    answer = await admin(session, sim, "POST", path, body, status=400)
+    assert answer["error"]
+    assert sim.vehicle(1).snapshot() == before
+    assert sim.faults.pending == []
+    assert sim.clock.speed == 0
+    assert sim.token == "sim-test-token"
+
+
+async def test_invalid_json_and_unknown_action(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    async with session.post(f"{sim.url}/sim/vehicles/1/move", data=b"{lat") as response:
+        assert response.status == 400
+        assert (await response.json())["error"] == "the body is not valid JSON"
+    answer = await admin(session, sim, "POST", "/sim/vehicles/1/explode", status=404)
+    assert answer["error"] == "unknown action explode"
+    await admin(session, sim, "POST", "/sim/vehicles/9/unplug", status=404)
+
+
+async def test_faults_over_http(
+    sim: Simulator, session: aiohttp.ClientSession, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    created = await admin(
+        session,
+        sim,
+        "POST",
+        "/sim/faults",
+        {"status": 503, "count": None, "path": "vehicle_data", "error": "busy"},
+        status=201,
+    )
+    assert created["status"] == 503
+    assert created["remaining"] is None
+    await admin(session, sim, "POST", "/sim/faults", {"kind": "hang", "seed": 1}, status=201)
+    listed = await admin(session, sim, "GET", "/sim/faults")
+    assert [f["kind"] for f in listed["faults"]] == ["status", "hang"]
+    await admin(session, sim, "DELETE", "/sim/faults")
+    await admin(
+        session,
+        sim,
+        "POST",
+        "/sim/faults",
+        {"status": 503, "path": "vehicle_data", "retry_after": 3},
+        status=201,
+    )
+    with pytest.raises(ServiceUnavailable):
+        await car.vehicle_data()
+    assert (await admin(session, sim, "GET", "/sim/faults"))["faults"] == []
+
+
+async def test_ledger_over_http(
+    sim: Simulator, session: aiohttp.ClientSession, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    await car.wake_up()
+    await car.vehicle_data()
+    ledger = await admin(session, sim, "GET", "/sim/ledger")
+    assert [e["category"] for e in ledger["entries"]] == ["wake", "data"]
+    assert ledger["summary"]["total"] == {"count": 2, "cost": 0.022}
+    cleared = await admin(session, sim, "DELETE", "/sim/ledger")
+    assert cleared["entries"] == []
+    assert len(sim.ledger) == 0
+
+
+async def test_clock_and_token_over_http(
+    sim: Simulator, session: aiohttp.ClientSession, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    clock = await admin(session, sim, "GET", "/sim/clock")
+    assert clock == {"now": START, "speed": 0.0}
+    faster = await admin(session, sim, "POST", "/sim/clock", {"speed": 60})
+    assert faster["speed"] == 60
+    assert sim.clock.speed == 60
+    sim.clock.speed = 0
+    answer = await admin(session, sim, "POST", "/sim/token", {"token": None})
+    assert answer == {"token_required": False}
+    assert sim.token is None
+    answer = await admin(session, sim, "POST", "/sim/token", {"token": "fresh"})
+    assert answer == {"token_required": True}
+    assert sim.token == "fresh"
