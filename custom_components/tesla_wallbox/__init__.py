@@ -1,0 +1,48 @@
+"""Tesla Wallbox: a Tesla that behaves like a smart wallbox."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .models import WallboxConfigEntry, async_build_runtime
+from .storage import CarStore
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Nothing to set up before the entries."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> bool:
+    """Connect to the account and set up each car."""
+    entry.runtime_data = await async_build_runtime(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: WallboxConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> bool:
+    """Unload the platforms; the coordinators stop with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> None:
+    """Forget what the entry stored."""
+    await CarStore(hass, entry.entry_id).async_remove()

@@ -1,0 +1,68 @@
+"""Binary sensors: is a cable plugged in, is the car at the PV location."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import WallboxEntity
+from .models import Car, WallboxConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class WallboxBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor and how to read it from the car."""
+
+    is_on_fn: Callable[[Car], bool]
+
+
+BINARY_SENSORS: tuple[WallboxBinarySensorDescription, ...] = (
+    WallboxBinarySensorDescription(
+        key="plugged_in",
+        translation_key="plugged_in",
+        device_class=BinarySensorDeviceClass.PLUG,
+        is_on_fn=lambda car: bool(
+            car.coordinator.data.charge and car.coordinator.data.charge.plugged_in
+        ),
+    ),
+    WallboxBinarySensorDescription(
+        key="at_pv_location",
+        translation_key="at_pv_location",
+        device_class=BinarySensorDeviceClass.PRESENCE,
+        is_on_fn=lambda car: car.coordinator.data.at_pv_location,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors of every car."""
+    async_add_entities(
+        WallboxBinarySensor(car, description)
+        for car in entry.runtime_data.cars.values()
+        for description in BINARY_SENSORS
+    )
+
+
+class WallboxBinarySensor(WallboxEntity, BinarySensorEntity):
+    """A binary sensor of one car."""
+
+    entity_description: WallboxBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the condition holds."""
+        return self.entity_description.is_on_fn(self.car)

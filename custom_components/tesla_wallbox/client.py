@@ -1,0 +1,355 @@
+"""The only module that talks to tesla_fleet_api.
+
+One `AccountClient` per config entry builds the library object for the chosen backend; one
+`VehicleClient` per car reads its state and data, wakes it and sends charge commands. Every library
+error becomes one of our own exceptions below, and every billable request is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+import datetime as dt
+import os
+from typing import Any, cast
+
+import aiohttp
+from tesla_fleet_api import TeslaFleetApi, Teslemetry, Tessie, exceptions as tfe
+from tesla_fleet_api.tesla import VehicleFleet
+
+from .const import (
+    LOGGER,
+    PRICE_COMMAND,
+    PRICE_DATA,
+    PRICE_WAKE,
+    TESLEMETRY_SERVER,
+    TESSIE_SERVER,
+    Backend,
+)
+from .wallbox import Connection
+
+REQUEST_TIMEOUT = 30.0
+COMMAND_PROTOCOL_HINT = "vehicle command protocol"
+
+# Faults that mean the car does not know our key (virtual key not paired), in every library version.
+_KEY_REJECTED: tuple[type[BaseException], ...] = (
+    tfe.NotOnWhitelistFault,
+    tfe.CouldNotRetrieveKeyFault,
+    tfe.TeslaFleetMessageFaultUnknownKeyId,
+    tfe.TeslaFleetMessageFaultInactiveKey,
+)
+_AUTH_ERRORS: tuple[type[BaseException], ...] = (
+    tfe.OAuthExpired,
+    tfe.InvalidToken,
+    tfe.MissingToken,
+    tfe.LoginRequired,
+    tfe.MobileAccessDisabled,
+    tfe.UnauthorizedClient,
+)
+
+
+class TeslaWallboxError(Exception):
+    """Base of the errors this module raises; `key` is the translation key of the message."""
+
+    key = "api_error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.key)
+        self.detail = detail
+
+
+class AuthError(TeslaWallboxError):
+    """The token was refused: the user must sign in again."""
+
+    key = "auth_failed"
+
+
+class RateLimitedError(TeslaWallboxError):
+    """429: nothing may be sent before retry_after seconds."""
+
+    key = "rate_limited"
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class VehicleUnavailableError(TeslaWallboxError):
+    """408: the car is asleep or offline."""
+
+    key = "vehicle_unavailable"
+
+
+class CommandProtocolError(TeslaWallboxError):
+    """403: the car only takes signed commands, or it does not know our key."""
+
+    key = "command_protocol_required"
+
+
+class TransientError(TeslaWallboxError):
+    """5xx, timeouts and dropped connections: try again later."""
+
+    key = "cannot_connect"
+
+
+def map_error(err: BaseException) -> TeslaWallboxError:
+    """Our exception for any error the library or aiohttp raised."""
+    if isinstance(err, TeslaWallboxError):
+        return err
+    if isinstance(err, (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
+        return TransientError(type(err).__name__)
+    if isinstance(err, _AUTH_ERRORS):
+        return AuthError(type(err).__name__)
+    if isinstance(err, tfe.RateLimited):
+        data = err.data if isinstance(err.data, dict) else {}
+        return RateLimitedError(_seconds(data.get("after")))
+    if isinstance(err, _KEY_REJECTED):
+        return CommandProtocolError(type(err).__name__)
+    if isinstance(err, tfe.VehicleOffline):
+        return VehicleUnavailableError("408")
+    status = getattr(err, "status", None)
+    if isinstance(err, tfe.Forbidden) or status == 403:
+        message = _error_text(err)
+        if COMMAND_PROTOCOL_HINT in message.lower():
+            return CommandProtocolError(message)
+        return TeslaWallboxError(f"403 {message}")
+    if isinstance(status, int) and status >= 500:
+        return TransientError(str(status))
+    if isinstance(err, tfe.ResponseError):
+        return TransientError("invalid response")
+    if status == 401:
+        return AuthError("401")
+    return TeslaWallboxError(f"{type(err).__name__} {status or ''}".strip())
+
+
+def _error_text(err: BaseException) -> str:
+    data = getattr(err, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "")
+    return str(data or "")
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+@dataclass
+class CallCounter:
+    """Billable requests per category for one day (responses below 500 are billed)."""
+
+    day: dt.date | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def record(self, category: str, today: dt.date) -> None:
+        """Count one billable request."""
+        if self.day != today:
+            self.day = today
+            self.counts = {}
+        self.counts[category] = self.counts.get(category, 0) + 1
+
+    def cost(self, today: dt.date) -> float:
+        """Today's cost at Tesla's list prices."""
+        if self.day != today:
+            return 0.0
+        return (
+            self.counts.get("data", 0) * PRICE_DATA
+            + self.counts.get("command", 0) * PRICE_COMMAND
+            + self.counts.get("wake", 0) * PRICE_WAKE
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleInfo:
+    """A car on the account, as the vehicle list shows it."""
+
+    vin: str
+    name: str
+    connection: Connection | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What the car answered to a command."""
+
+    result: bool
+    reason: str
+
+
+def _connection(value: Any) -> Connection | None:
+    try:
+        return Connection(value)
+    except ValueError:
+        return None
+
+
+class VehicleClient:
+    """Reads and commands for one car, each counted and mapped to our errors."""
+
+    def __init__(
+        self,
+        vin: str,
+        vehicle: VehicleFleet[Any],
+        command_vehicle: VehicleFleet[Any],
+        today: Callable[[], dt.date],
+    ) -> None:
+        self.vin = vin
+        self._vehicle = vehicle
+        self._command_vehicle = command_vehicle
+        self._today = today
+        self.calls = CallCounter()
+
+    async def _call(self, category: str, request: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """Run one request with a timeout; count it when Tesla would bill it."""
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                answer = await request
+        except (Exception, tfe.TeslaFleetError) as err:
+            mapped = map_error(err)
+            status = getattr(err, "status", None)
+            if isinstance(status, int) and status < 500 and category != "state":
+                self.calls.record(category, self._today())
+            LOGGER.debug("%s %s failed: %s", self.vin[-4:], category, mapped)
+            raise mapped from err
+        if category != "state":
+            self.calls.record(category, self._today())
+        response = answer.get("response") if isinstance(answer, dict) else None
+        return response if isinstance(response, dict) else {}
+
+    async def state(self) -> Connection | None:
+        """The car's connectivity from the vehicle endpoint (never wakes the car)."""
+        response = await self._call("state", self._vehicle.vehicle())
+        return _connection(response.get("state"))
+
+    async def data(self, *, location: bool) -> dict[str, Any]:
+        """vehicle_data with charge_state and drive_state (location_data only when asked)."""
+        endpoints = ["charge_state", "drive_state"]
+        if location:
+            endpoints.append("location_data")
+        return await self._call("data", self._vehicle.vehicle_data(endpoints=endpoints))
+
+    async def wake(self) -> Connection | None:
+        """Ask the car to wake; it comes online some seconds later."""
+        response = await self._call("wake", self._vehicle.wake_up())
+        return _connection(response.get("state"))
+
+    async def _command(self, request: Awaitable[dict[str, Any]]) -> CommandOutcome:
+        response = await self._call("command", request)
+        return CommandOutcome(bool(response.get("result")), str(response.get("reason") or ""))
+
+    async def charge_start(self) -> CommandOutcome:
+        """Start charging."""
+        return await self._command(self._command_vehicle.charge_start())
+
+    async def charge_stop(self) -> CommandOutcome:
+        """Stop charging."""
+        return await self._command(self._command_vehicle.charge_stop())
+
+    async def set_charging_amps(self, amps: int) -> CommandOutcome:
+        """Set the charging current."""
+        return await self._command(self._command_vehicle.set_charging_amps(amps))
+
+    async def set_charge_limit(self, percent: int) -> CommandOutcome:
+        """Set the car's charge limit (50-100)."""
+        return await self._command(self._command_vehicle.set_charge_limit(percent))
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """How to reach an account: the backend and its settings from the config entry."""
+
+    backend: Backend
+    token: str | Callable[[], Awaitable[str]]
+    url: str | None = None  # custom server; for Fleet: the regional server found at setup
+    proxy_url: str | None = None  # Fleet: a tesla-http-proxy that signs commands
+    private_key_path: str | None = None  # Fleet: sign commands here with this key (PEM file)
+
+
+class AccountClient:
+    """The library object for one account, and a VehicleClient per car."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        connect: Connect,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self._today = today
+        self.api = _build_api(session, connect)
+        self._command_api = (
+            TeslaFleetApi(session, access_token=connect.token, server=connect.proxy_url.rstrip("/"))
+            if connect.proxy_url
+            else self.api
+        )
+        self._private_key_path = connect.private_key_path
+        self._signing = False
+
+    async def load_private_key(self) -> None:
+        """Load the key that signs commands, when the user gave one (Fleet backend)."""
+        path = self._private_key_path
+        if path is None:
+            return
+        if not await asyncio.to_thread(os.path.isfile, path):
+            raise TeslaWallboxError(f"private key file not found: {path}")
+        try:
+            await self._command_api.get_private_key(path)
+        except (Exception, tfe.TeslaFleetError) as err:
+            raise TeslaWallboxError(f"private key not usable: {type(err).__name__}") from err
+        self._signing = True
+
+    async def list_vehicles(self) -> list[VehicleInfo]:
+        """The cars on the account (a free read that never wakes them)."""
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                answer = await self.api.products()
+        except (Exception, tfe.TeslaFleetError) as err:
+            raise map_error(err) from err
+        vehicles: list[VehicleInfo] = []
+        for item in answer.get("response") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("vin"), str):
+                continue
+            name = item.get("display_name") or item["vin"]
+            vehicles.append(VehicleInfo(item["vin"], str(name), _connection(item.get("state"))))
+        return vehicles
+
+    def vehicle(self, vin: str) -> VehicleClient:
+        """The client for one car."""
+        reader = VehicleFleet(self.api, vin)
+        if self._signing:
+            commander: VehicleFleet[Any] = self._command_api.vehicles.createSigned(vin)
+        elif self._command_api is self.api:
+            commander = reader
+        else:
+            commander = VehicleFleet(self._command_api, vin)
+        return VehicleClient(vin, reader, commander, self._today)
+
+
+def _build_api(session: aiohttp.ClientSession, connect: Connect) -> TeslaFleetApi:
+    """The library object for the backend."""
+    server = connect.url.rstrip("/") if connect.url else None
+    if connect.backend is Backend.TESLEMETRY:
+        return Teslemetry(session, access_token=connect.token, server=server or TESLEMETRY_SERVER)
+    if connect.backend is Backend.TESSIE:
+        tessie = Tessie(session, access_token=cast(str, connect.token))
+        # Tessie serves the Fleet API's own paths under its host.
+        tessie.server = server or TESSIE_SERVER
+        return tessie
+    if server is None:
+        raise ValueError("a server URL is required")
+    return TeslaFleetApi(session, access_token=connect.token, server=server)
+
+
+async def find_fleet_server(session: aiohttp.ClientSession, token: str) -> tuple[str, str]:
+    """The user's region and regional Fleet API server, from the token (tried on each region)."""
+    api = TeslaFleetApi(session, access_token=token, region="na")
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT * 3):
+            region = await api.find_server()
+    except (Exception, tfe.TeslaFleetError) as err:
+        raise map_error(err) from err
+    assert api.server is not None
+    return region, api.server

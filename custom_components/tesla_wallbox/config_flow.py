@@ -1,0 +1,462 @@
+"""Config flow: pick a backend, sign in (checked with a real call), pick the cars.
+
+Also reauthentication, reconfiguration and the options.
+
+The custom-server path is a fixed contract for scripted setups:
+step `user` {backend: "custom"} -> step `custom` {url, token} -> step `vehicles` {vins: [...]}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import callback
+from homeassistant.helpers import config_entry_oauth2_flow, selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import voluptuous as vol
+from yarl import URL
+
+from .client import (
+    AccountClient,
+    AuthError,
+    Connect,
+    TeslaWallboxError,
+    VehicleInfo,
+    find_fleet_server,
+)
+from .const import (
+    CONF_ALLOW_LOW_TARGET,
+    CONF_API_KEY,
+    CONF_BACKEND,
+    CONF_CHARGING_INTERVAL,
+    CONF_IDLE_QUIET,
+    CONF_PRIVATE_KEY,
+    CONF_PROXY_URL,
+    CONF_PV_ZONE,
+    CONF_REGION,
+    CONF_SLEEP_CHECK_INTERVAL,
+    CONF_STALE_AFTER,
+    CONF_URL,
+    CONF_VEHICLES,
+    CONF_VINS,
+    CONF_WAKE_TIMEOUT,
+    DEFAULT_CHARGING_INTERVAL,
+    DEFAULT_IDLE_QUIET,
+    DEFAULT_PV_ZONE,
+    DEFAULT_SLEEP_CHECK_INTERVAL,
+    DEFAULT_STALE_AFTER,
+    DEFAULT_WAKE_TIMEOUT,
+    DOMAIN,
+    FLEET_SCOPES,
+    LOGGER,
+    Backend,
+)
+
+CONF_REGENERATE_API_KEY = "regenerate_api_key"
+TOKEN_SELECTOR = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+URL_SELECTOR = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+)
+
+
+def account_id(vehicles: list[VehicleInfo]) -> str:
+    """An account's identity: its cars (the same cars through any backend are the same account)."""
+    vins = ",".join(sorted(vehicle.vin for vehicle in vehicles))
+    return hashlib.sha256(vins.encode()).hexdigest()[:24]
+
+
+def new_api_key() -> str:
+    """A fresh API key for clients that cannot send HA's bearer token."""
+    return secrets.token_urlsafe(24)
+
+
+def _valid_url(value: str) -> str | None:
+    """The URL without a trailing slash if it is an http(s) URL with a host, else None."""
+    try:
+        url = URL(value.strip())
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    return str(url).rstrip("/")
+
+
+class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, domain=DOMAIN):
+    """Set up an account and its cars."""
+
+    DOMAIN = DOMAIN
+    VERSION = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data: dict[str, Any] = {}
+        self._vehicles: list[VehicleInfo] = []
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The flow's logger (OAuth)."""
+        return LOGGER
+
+    @property
+    def extra_authorize_data(self) -> dict[str, Any]:
+        """Ask Tesla for the scopes a wallbox needs, no more."""
+        return {"scope": " ".join(FLEET_SCOPES)}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """The options flow."""
+        return WallboxOptionsFlow()
+
+    # ----- set-up --------------------------------------------------------------------------
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose where the car is reached."""
+        if user_input is not None:
+            backend = Backend(user_input[CONF_BACKEND])
+            self._data = {CONF_BACKEND: backend.value}
+            if backend is Backend.FLEET:
+                return await self.async_step_pick_implementation()
+            return await self._token_step(backend, None)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_BACKEND, default=Backend.TESLEMETRY.value
+                    ): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=[backend.value for backend in Backend],
+                            translation_key=CONF_BACKEND,
+                            mode=selector.SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+        )
+
+    async def async_step_teslemetry(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Teslemetry: an access token."""
+        return await self._token_step(Backend.TESLEMETRY, user_input)
+
+    async def async_step_tessie(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tessie: an access token."""
+        return await self._token_step(Backend.TESSIE, user_input)
+
+    async def async_step_custom(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Any Fleet-API-compatible server: its URL and a token."""
+        return await self._token_step(Backend.CUSTOM, user_input)
+
+    async def _token_step(
+        self, backend: Backend, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_BACKEND: backend.value, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
+            if backend is Backend.CUSTOM:
+                url = _valid_url(user_input[CONF_URL])
+                if url is None:
+                    errors[CONF_URL] = "invalid_url"
+                data[CONF_URL] = url
+            if not errors:
+                errors = await self._async_try_connect(data)
+            if not errors:
+                self._data = data
+                return await self.async_step_vehicles()
+        schema: dict[Any, Any] = {}
+        if backend is Backend.CUSTOM:
+            schema[vol.Required(CONF_URL)] = URL_SELECTOR
+        schema[vol.Required(CONF_TOKEN)] = TOKEN_SELECTOR
+        return self.async_show_form(
+            step_id=backend.value,
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), user_input),
+            errors=errors,
+        )
+
+    async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Tesla sign-in done: find the account's region, then the Fleet options."""
+        token = data[CONF_TOKEN]["access_token"]
+        try:
+            region, server = await find_fleet_server(async_get_clientsession(self.hass), token)
+        except AuthError:
+            return self.async_abort(reason="invalid_auth")
+        except TeslaWallboxError:
+            return self.async_abort(reason="cannot_connect")
+        self._data = {
+            **data,
+            CONF_BACKEND: Backend.FLEET.value,
+            CONF_REGION: region,
+            CONF_URL: server,
+        }
+        if self.source == SOURCE_REAUTH:
+            return await self._async_finish_reauth(self._data)
+        return await self.async_step_fleet()
+
+    async def async_step_fleet(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tesla Fleet: how commands are signed (a tesla-http-proxy or a private key), if."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            extra, errors = self._fleet_extra(user_input)
+            if not errors:
+                data = {**self._data, **extra}
+                errors = await self._async_try_connect(data)
+            if not errors:
+                self._data = data
+                if self.source == SOURCE_RECONFIGURE:
+                    return await self._async_finish_reconfigure(data)
+                return await self.async_step_vehicles()
+        return self.async_show_form(
+            step_id="fleet",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Optional(CONF_PROXY_URL): URL_SELECTOR,
+                        vol.Optional(CONF_PRIVATE_KEY): selector.TextSelector(),
+                    }
+                ),
+                user_input or self._data,
+            ),
+            errors=errors,
+        )
+
+    def _fleet_extra(self, user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        proxy = (user_input.get(CONF_PROXY_URL) or "").strip()
+        key = (user_input.get(CONF_PRIVATE_KEY) or "").strip()
+        errors: dict[str, str] = {}
+        extra: dict[str, Any] = {CONF_PROXY_URL: None, CONF_PRIVATE_KEY: None}
+        if proxy:
+            extra[CONF_PROXY_URL] = _valid_url(proxy)
+            if extra[CONF_PROXY_URL] is None:
+                errors[CONF_PROXY_URL] = "invalid_url"
+        if key:
+            extra[CONF_PRIVATE_KEY] = key
+        return extra, errors
+
+    async def async_step_vehicles(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the cars that become wallboxes."""
+        taken = self._configured_vins()
+        choices = [vehicle for vehicle in self._vehicles if vehicle.vin not in taken]
+        if not choices:
+            return self.async_abort(reason="already_configured")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            chosen = [
+                vin for vin in user_input.get(CONF_VINS, []) if vin in {v.vin for v in choices}
+            ]
+            if not chosen or len(chosen) != len(user_input.get(CONF_VINS, [])):
+                errors[CONF_VINS] = "no_vehicle_selected"
+            else:
+                await self.async_set_unique_id(account_id(self._vehicles))
+                self._abort_if_unique_id_configured()
+                names = {vehicle.vin: vehicle.name for vehicle in self._vehicles}
+                data = {
+                    **self._data,
+                    CONF_VINS: chosen,
+                    CONF_VEHICLES: {vin: names[vin] for vin in chosen},
+                }
+                title = ", ".join(names[vin] for vin in chosen)
+                return self.async_create_entry(
+                    title=title,
+                    data=data,
+                    options={CONF_PV_ZONE: DEFAULT_PV_ZONE, CONF_API_KEY: new_api_key()},
+                )
+        return self.async_show_form(
+            step_id="vehicles",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_VINS, default=[vehicle.vin for vehicle in choices]
+                    ): selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=[
+                                selector.SelectOptionDict(
+                                    value=vehicle.vin, label=f"{vehicle.name} ({vehicle.vin})"
+                                )
+                                for vehicle in choices
+                            ],
+                            multiple=True,
+                            mode=selector.SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+            errors=errors,
+        )
+
+    def _configured_vins(self) -> set[str]:
+        return {
+            vin
+            for entry in self._async_current_entries(include_ignore=False)
+            for vin in entry.data.get(CONF_VINS, [])
+        }
+
+    async def _async_try_connect(self, data: dict[str, Any]) -> dict[str, str]:
+        """Check the credentials with a real call; remember the account's cars."""
+        backend = Backend(data[CONF_BACKEND])
+        token: str = (
+            data[CONF_TOKEN]["access_token"] if backend is Backend.FLEET else data[CONF_TOKEN]
+        )
+        connect = Connect(
+            backend,
+            token,
+            url=data.get(CONF_URL),
+            proxy_url=data.get(CONF_PROXY_URL),
+            private_key_path=data.get(CONF_PRIVATE_KEY),
+        )
+        client = AccountClient(async_get_clientsession(self.hass), connect)
+        try:
+            await client.load_private_key()
+        except TeslaWallboxError:
+            return {CONF_PRIVATE_KEY: "private_key_not_found"}
+        try:
+            self._vehicles = await client.list_vehicles()
+        except AuthError:
+            return {"base": "invalid_auth"}
+        except TeslaWallboxError as err:
+            LOGGER.debug("Connection check failed: %s", err)
+            return {"base": "cannot_connect"}
+        if not self._vehicles:
+            return {"base": "no_vehicles"}
+        return {}
+
+    # ----- reauth --------------------------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The token was refused: sign in again."""
+        self._data = dict(entry_data)
+        if Backend(entry_data[CONF_BACKEND]) is Backend.FLEET:
+            return await self.async_step_pick_implementation()
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new token for the same account."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**self._data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
+            errors = await self._async_try_connect(data)
+            if not errors:
+                return await self._async_finish_reauth(data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_TOKEN): TOKEN_SELECTOR}),
+            description_placeholders={"backend": self._data[CONF_BACKEND]},
+            errors=errors,
+        )
+
+    async def _async_finish_reauth(self, data: dict[str, Any]) -> ConfigFlowResult:
+        entry = self._get_reauth_entry()
+        if Backend(data[CONF_BACKEND]) is Backend.FLEET:
+            # The OAuth path has not listed the cars yet.
+            errors = await self._async_try_connect({**entry.data, **data})
+            if errors:
+                return self.async_abort(reason=errors.get("base", "cannot_connect"))
+        if not self._same_account(entry):
+            return self.async_abort(reason="wrong_account")
+        return self.async_update_reload_and_abort(entry, data={**entry.data, **data})
+
+    def _same_account(self, entry: ConfigEntry) -> bool:
+        """Whether the account just reached still has every car of the entry."""
+        listed = {vehicle.vin for vehicle in self._vehicles}
+        return set(entry.data.get(CONF_VINS, [])) <= listed
+
+    # ----- reconfigure ---------------------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the server URL or token (or, for Fleet, how commands are signed)."""
+        entry = self._get_reconfigure_entry()
+        backend = Backend(entry.data[CONF_BACKEND])
+        if backend is Backend.FLEET:
+            self._data = dict(entry.data)
+            return await self.async_step_fleet()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
+            if backend is Backend.CUSTOM:
+                url = _valid_url(user_input[CONF_URL])
+                if url is None:
+                    errors[CONF_URL] = "invalid_url"
+                data[CONF_URL] = url
+            if not errors:
+                errors = await self._async_try_connect(data)
+            if not errors:
+                return await self._async_finish_reconfigure(data)
+        schema: dict[Any, Any] = {}
+        if backend is Backend.CUSTOM:
+            schema[vol.Required(CONF_URL, default=entry.data.get(CONF_URL))] = URL_SELECTOR
+        schema[vol.Required(CONF_TOKEN)] = TOKEN_SELECTOR
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=vol.Schema(schema), errors=errors
+        )
+
+    async def _async_finish_reconfigure(self, data: dict[str, Any]) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
+        if not self._same_account(entry):
+            return self.async_abort(reason="wrong_account")
+        return self.async_update_reload_and_abort(entry, data=data)
+
+
+class WallboxOptionsFlow(OptionsFlow):
+    """The PV zone, polling intervals, low targets, and the HTTP API key."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form for all options."""
+        options = dict(self.config_entry.options)
+        if user_input is not None:
+            regenerate = user_input.pop(CONF_REGENERATE_API_KEY, False)
+            user_input.setdefault(CONF_PV_ZONE, "")
+            api_key = options.get(CONF_API_KEY)
+            if regenerate or not api_key:
+                api_key = new_api_key()
+            return self.async_create_entry(data={**options, **user_input, CONF_API_KEY: api_key})
+        seconds = selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=30,
+                max=86400,
+                step=1,
+                unit_of_measurement="s",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        )
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_PV_ZONE): selector.EntitySelector(
+                    selector.EntitySelectorConfig(domain="zone")
+                ),
+                vol.Required(CONF_ALLOW_LOW_TARGET, default=False): selector.BooleanSelector(),
+                vol.Required(CONF_CHARGING_INTERVAL, default=DEFAULT_CHARGING_INTERVAL): seconds,
+                vol.Required(
+                    CONF_SLEEP_CHECK_INTERVAL, default=DEFAULT_SLEEP_CHECK_INTERVAL
+                ): seconds,
+                vol.Required(CONF_IDLE_QUIET, default=DEFAULT_IDLE_QUIET): seconds,
+                vol.Required(CONF_STALE_AFTER, default=DEFAULT_STALE_AFTER): seconds,
+                vol.Required(CONF_WAKE_TIMEOUT, default=DEFAULT_WAKE_TIMEOUT): seconds,
+                vol.Required(CONF_REGENERATE_API_KEY, default=False): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, options),
+            description_placeholders={"api_key": str(options.get(CONF_API_KEY, ""))},
+        )

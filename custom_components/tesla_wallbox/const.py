@@ -1,0 +1,72 @@
+"""Constants for the Tesla Wallbox integration."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import logging
+from typing import Final
+
+DOMAIN: Final = "tesla_wallbox"
+LOGGER = logging.getLogger(__package__)
+
+
+class Backend(StrEnum):
+    """Where the integration reaches the car."""
+
+    TESLEMETRY = "teslemetry"
+    TESSIE = "tessie"
+    FLEET = "fleet"
+    CUSTOM = "custom"
+
+
+# Config entry data
+CONF_BACKEND: Final = "backend"
+CONF_URL: Final = "url"
+CONF_VINS: Final = "vins"
+CONF_VEHICLES: Final = "vehicles"  # {vin: display name} as listed at setup
+CONF_PROXY_URL: Final = "proxy_url"
+CONF_PRIVATE_KEY: Final = "private_key"
+CONF_REGION: Final = "region"
+
+# Options
+CONF_PV_ZONE: Final = "pv_zone"
+CONF_CHARGING_INTERVAL: Final = "charging_interval"
+CONF_SLEEP_CHECK_INTERVAL: Final = "sleep_check_interval"
+CONF_IDLE_QUIET: Final = "idle_quiet"
+CONF_STALE_AFTER: Final = "stale_after"
+CONF_WAKE_TIMEOUT: Final = "wake_timeout"
+CONF_ALLOW_LOW_TARGET: Final = "allow_low_target"
+CONF_API_KEY: Final = "api_key"
+
+DEFAULT_PV_ZONE: Final = "zone.home"
+DEFAULT_CHARGING_INTERVAL: Final = 600
+DEFAULT_SLEEP_CHECK_INTERVAL: Final = 300
+DEFAULT_IDLE_QUIET: Final = 900
+DEFAULT_STALE_AFTER: Final = 1800
+DEFAULT_WAKE_TIMEOUT: Final = 90
+
+# Tesla's list prices per billable request (USD), Fleet API pay-per-use.
+PRICE_DATA: Final = 0.002
+PRICE_COMMAND: Final = 0.001
+PRICE_WAKE: Final = 0.02
+
+# The car's own range for set_charge_limit; below it we keep a soft target.
+CAR_LIMIT_MIN: Final = 50
+CAR_LIMIT_MAX: Final = 100
+LOW_TARGET_MIN: Final = 1
+# Below this many amps the car needs set_charging_amps twice.
+AMPS_DOUBLE_SEND_BELOW: Final = 5
+
+TESLEMETRY_SERVER: Final = "https://api.teslemetry.com"
+TESSIE_SERVER: Final = "https://api.tessie.com"
+FLEET_AUTHORIZE_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/authorize"
+FLEET_TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
+FLEET_SCOPES: Final = (
+    "openid",
+    "offline_access",
+    "vehicle_device_data",
+    "vehicle_location",
+    "vehicle_charging_cmds",
+)
+
+HTTP_BASE: Final = "/tlwb"

@@ -1,0 +1,383 @@
+"""One coordinator per car: runs the polling policy and publishes a WallboxState.
+
+It never wakes the car. It reads only when policy.py says so, and it tells entities when the data
+has gone stale (one log line when it does, one when it recovers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+import random
+from typing import Any
+
+from homeassistant.components.zone import in_zone
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .client import (
+    AuthError,
+    RateLimitedError,
+    TeslaWallboxError,
+    VehicleClient,
+    VehicleUnavailableError,
+)
+from .const import (
+    CONF_CHARGING_INTERVAL,
+    CONF_IDLE_QUIET,
+    CONF_PV_ZONE,
+    CONF_SLEEP_CHECK_INTERVAL,
+    CONF_STALE_AFTER,
+    DEFAULT_CHARGING_INTERVAL,
+    DEFAULT_IDLE_QUIET,
+    DEFAULT_PV_ZONE,
+    DEFAULT_SLEEP_CHECK_INTERVAL,
+    DEFAULT_STALE_AFTER,
+    DOMAIN,
+    LOGGER,
+)
+from .policy import PollFacts, PollKind, PollPlan, PollSettings, is_stale, plan_next, wants_data
+from .storage import CarStore
+from .wallbox import ChargeData, Connection, WallboxState, predict_level_time
+
+# A 429 without Retry-After still waits this long.
+DEFAULT_RETRY_AFTER = 60.0
+
+
+def poll_settings(options: dict[str, Any]) -> PollSettings:
+    """The policy's intervals from the entry's options."""
+    return PollSettings(
+        charging_interval=float(options.get(CONF_CHARGING_INTERVAL, DEFAULT_CHARGING_INTERVAL)),
+        sleep_check_interval=float(
+            options.get(CONF_SLEEP_CHECK_INTERVAL, DEFAULT_SLEEP_CHECK_INTERVAL)
+        ),
+        idle_quiet=float(options.get(CONF_IDLE_QUIET, DEFAULT_IDLE_QUIET)),
+    )
+
+
+class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
+    """Polls one car as the policy plans, and holds what is known about it."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: VehicleClient,
+        store: CarStore,
+        name: str,
+    ) -> None:
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {name}", update_interval=None
+        )
+        self.client = client
+        self.vin = client.vin
+        self._store = store
+        self.settings = poll_settings(dict(entry.options))
+        self.stale_after = float(entry.options.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER))
+        self.pv_zone: str | None = entry.options.get(CONF_PV_ZONE, DEFAULT_PV_ZONE) or None
+        self.facts = PollFacts()
+        self.plan: PollPlan | None = None
+        self.soft_target: int | None = None  # kept by the charge controller; read for predictions
+        self._user_refresh = False
+        self._unsub_poll: CALLBACK_TYPE | None = None
+        self._unsub_stale: CALLBACK_TYPE | None = None
+        self._was_stale = False
+        self._shutdown = False
+        self.data = self._restored_state()
+
+    # ----- time and state -------------------------------------------------------------------
+
+    @staticmethod
+    def now() -> float:
+        """Seconds since the epoch, from HA's clock (frozen in tests)."""
+        return dt_util.utcnow().timestamp()
+
+    def _restored_state(self) -> WallboxState:
+        """The last data from before a restart: a sleeping car's charge state does not change."""
+        stored = self._store.get(self.vin, "state")
+        if not isinstance(stored, dict):
+            return WallboxState(vin=self.vin)
+        charge = stored.get("charge")
+        return WallboxState(
+            vin=self.vin,
+            charge=ChargeData.from_api(charge) if isinstance(charge, dict) else None,
+            latitude=stored.get("latitude"),
+            longitude=stored.get("longitude"),
+            data_time=stored.get("data_time"),
+            confirmed_time=stored.get("confirmed_time"),
+            session_charged=bool(stored.get("session_charged")),
+        )
+
+    def _persist(self, state: WallboxState) -> None:
+        self._store.set(
+            self.vin,
+            "state",
+            {
+                "charge": state.charge.as_dict() if state.charge else None,
+                "latitude": state.latitude,
+                "longitude": state.longitude,
+                "data_time": state.data_time,
+                "confirmed_time": state.confirmed_time,
+                "session_charged": state.session_charged,
+            },
+        )
+
+    @property
+    def stale(self) -> bool:
+        """Whether the last successful contact is older than stale_after."""
+        return is_stale(self.now(), self.data.checked_time, self.stale_after)
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the data was last known to be current."""
+        if self.data.confirmed_time is None:
+            return None
+        return max(0.0, self.now() - self.data.confirmed_time)
+
+    def at_pv_location(self, latitude: float | None, longitude: float | None) -> bool:
+        """Whether a position lies inside the PV zone."""
+        if self.pv_zone is None or latitude is None or longitude is None:
+            return False
+        zone = self.hass.states.get(self.pv_zone)
+        return zone is not None and in_zone(zone, latitude, longitude)
+
+    # ----- polling ---------------------------------------------------------------------------
+
+    async def _async_update_data(self) -> WallboxState:
+        """One poll: a state check and/or a data read, as planned."""
+        now = self.now()
+        state = self.data
+        user_asked, self._user_refresh = self._user_refresh, False
+        kind = PollKind.STATE if user_asked or self.plan is None else self.plan.kind
+        try:
+            if kind is PollKind.STATE or state.connection is not Connection.ONLINE:
+                state = self._with_connection(state, await self.client.state(), now)
+                online = state.connection is Connection.ONLINE
+                if not (online and user_asked) and not wants_data(now, self.facts, self.settings):
+                    return self._finish(state, now)
+            data = await self.client.data(location=self.pv_zone is not None)
+            state = self._with_data(state, data, now)
+        except AuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except VehicleUnavailableError:
+            # The car fell asleep (or out of reach) since we last looked: find out which, for free.
+            self.facts = replace(self.facts, connection=None)
+            state = replace(state, connection=None, checked_time=now)
+        except RateLimitedError as err:
+            retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
+            self.facts = replace(
+                self.facts, not_before=now + retry, failures=self.facts.failures + 1
+            )
+            state = replace(state, last_error=err.key)
+        except TeslaWallboxError as err:
+            self.facts = replace(self.facts, failures=self.facts.failures + 1)
+            state = replace(state, last_error=err.key)
+            if self.data.checked_time is None and self.data.charge is None:
+                # Nothing known yet: let HA retry the setup rather than show empty entities.
+                raise UpdateFailed(translation_domain=DOMAIN, translation_key=err.key) from err
+            LOGGER.debug("Poll of %s failed: %s", self.name, err)
+        return self._finish(state, now, failed=state.last_error is not None)
+
+    def _with_connection(
+        self, state: WallboxState, connection: Connection | None, now: float
+    ) -> WallboxState:
+        facts = self.facts
+        woke = facts.woke_time
+        if connection is Connection.ONLINE and facts.connection is not Connection.ONLINE:
+            woke = now
+        self.facts = replace(facts, connection=connection, woke_time=woke, failures=0)
+        confirmed = state.confirmed_time
+        if connection is Connection.ASLEEP and state.data_time is not None:
+            confirmed = now  # asleep since our last read: nothing can have changed
+        return replace(
+            state,
+            connection=connection,
+            checked_time=now,
+            confirmed_time=confirmed,
+            last_error=None,
+        )
+
+    def _with_data(self, state: WallboxState, data: dict[str, Any], now: float) -> WallboxState:
+        charge_json = data.get("charge_state")
+        drive_json = data.get("drive_state")
+        drive: dict[str, Any] = drive_json if isinstance(drive_json, dict) else {}
+        charge = ChargeData.from_api(charge_json if isinstance(charge_json, dict) else {})
+        latitude = drive.get("latitude", state.latitude)
+        longitude = drive.get("longitude", state.longitude)
+        new_state = replace(
+            state.with_charge(charge, now),
+            latitude=latitude,
+            longitude=longitude,
+            at_pv_location=self.at_pv_location(latitude, longitude),
+        )
+        facts = self.facts
+        confirm_at = facts.confirm_at if facts.confirm_at and facts.confirm_at > now else None
+        self.facts = replace(
+            facts,
+            connection=Connection.ONLINE,
+            charging=charge.charging,
+            data_time=now,
+            activity_time=now,
+            confirm_at=confirm_at,
+            target_at=self._target_time(charge, now, now),
+            failures=0,
+        )
+        self._persist(new_state)
+        return new_state
+
+    def _target_time(self, charge: ChargeData, data_time: float, now: float) -> float | None:
+        """When to read again to catch the soft target (None when no soft target is pending)."""
+        if self.soft_target is None:
+            return None
+        at = predict_level_time(charge, data_time, self.soft_target)
+        return at if at is not None and at > now else None
+
+    def _finish(self, state: WallboxState, now: float, failed: bool = False) -> WallboxState:
+        if not failed:
+            self.facts = replace(self.facts, failures=0)
+        self._schedule(now)
+        self._check_stale(state, now)
+        return state
+
+    @callback
+    def _schedule(self, now: float) -> None:
+        """Plan the next poll and set a timer for it."""
+        if self._shutdown:
+            return
+        self.plan = plan_next(now, self.facts, self.settings, jitter=random.random())
+        if self._unsub_poll:
+            self._unsub_poll()
+        self._unsub_poll = async_track_point_in_utc_time(
+            self.hass, self._on_poll_due, dt_util.utc_from_timestamp(self.plan.at)
+        )
+        LOGGER.debug(
+            "%s: next poll %s in %.0f s (%s)",
+            self.name,
+            self.plan.kind,
+            self.plan.at - now,
+            self.plan.reason,
+        )
+
+    @callback
+    def _on_poll_due(self, _when: datetime) -> None:
+        self._unsub_poll = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{self.name} poll"
+        )
+
+    @callback
+    def _check_stale(self, state: WallboxState, now: float) -> None:
+        """Log the moment data goes stale and when it recovers; wake entities at that moment."""
+        stale = is_stale(now, state.checked_time, self.stale_after)
+        if stale and not self._was_stale and state.checked_time is not None:
+            LOGGER.warning(
+                "No contact with %s for over %.0f s: its entities are unavailable until it answers",
+                self.name,
+                self.stale_after,
+            )
+        elif self._was_stale and not stale:
+            LOGGER.info("Contact with %s is back", self.name)
+        self._was_stale = stale
+        if self._unsub_stale:
+            self._unsub_stale()
+            self._unsub_stale = None
+        if not stale and state.checked_time is not None:
+            self._unsub_stale = async_track_point_in_utc_time(
+                self.hass,
+                self._on_stale_due,
+                dt_util.utc_from_timestamp(state.checked_time + self.stale_after + 0.001),
+            )
+
+    @callback
+    def _on_stale_due(self, _when: datetime) -> None:
+        self._unsub_stale = None
+        self._check_stale(self.data, self.now())
+        self.async_update_listeners()
+
+    async def async_user_refresh(self) -> None:
+        """A refresh the user asked for: a state check, and a data read if the car is online."""
+        self._user_refresh = True
+        await self.async_refresh()
+
+    # ----- what the charge controller tells us ----------------------------------------------
+
+    @callback
+    def note_online(self) -> None:
+        """The controller woke the car and saw it online."""
+        now = self.now()
+        self.facts = replace(self.facts, connection=Connection.ONLINE, activity_time=now)
+        self.async_set_updated_data(
+            replace(self.data, connection=Connection.ONLINE, checked_time=now)
+        )
+
+    @callback
+    def note_command(
+        self, update: Callable[[ChargeData], ChargeData] | None, charge_requested: bool | None
+    ) -> None:
+        """A command succeeded: show its effect at once, and confirm it with a read soon."""
+        now = self.now()
+        state = self.data
+        if update is not None and state.charge is not None:
+            state = replace(state, charge=update(state.charge))
+        if charge_requested is not None:
+            state = replace(state, charge_requested=charge_requested)
+        charging = state.charge.charging if state.charge else self.facts.charging
+        self.facts = replace(
+            self.facts,
+            connection=Connection.ONLINE,
+            activity_time=now,
+            charging=charging,
+            confirm_at=now + self.settings.confirm_delay,
+        )
+        state = replace(state, connection=Connection.ONLINE, checked_time=now)
+        self.async_set_updated_data(state)
+        self._schedule(now)
+
+    def check_not_rate_limited(self) -> None:
+        """Refuse to send anything before a 429's Retry-After has passed."""
+        not_before = self.facts.not_before
+        now = self.now()
+        if not_before is not None and not_before > now:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited",
+                translation_placeholders={"seconds": str(round(not_before - now))},
+            )
+
+    @callback
+    def note_command_error(self, err: TeslaWallboxError) -> None:
+        """A command failed: a 429 holds back every request until its Retry-After."""
+        if isinstance(err, RateLimitedError):
+            retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
+            self.facts = replace(self.facts, not_before=self.now() + retry)
+            self._schedule(self.now())
+
+    @callback
+    def set_soft_target(self, soft_target: int | None) -> None:
+        """The soft target changed: plan a read for the moment it is reached."""
+        self.soft_target = soft_target
+        now = self.now()
+        target_at = None
+        if self.data.charge is not None and self.data.data_time is not None:
+            target_at = self._target_time(self.data.charge, self.data.data_time, now)
+        self.facts = replace(self.facts, target_at=target_at)
+        if self.plan is not None:
+            self._schedule(now)
+
+    async def async_shutdown(self) -> None:
+        """Cancel the timers."""
+        self._shutdown = True
+        for unsub in (self._unsub_poll, self._unsub_stale):
+            if unsub:
+                unsub()
+        self._unsub_poll = self._unsub_stale = None
+        await super().async_shutdown()

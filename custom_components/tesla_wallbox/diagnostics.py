@@ -1,0 +1,72 @@
+"""Diagnostics: what the integration knows and plans; VINs, tokens, keys and places redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+
+from .const import (
+    CONF_API_KEY,
+    CONF_PRIVATE_KEY,
+    CONF_PROXY_URL,
+    CONF_URL,
+    CONF_VEHICLES,
+    CONF_VINS,
+)
+from .models import WallboxConfigEntry
+
+TO_REDACT = {
+    CONF_TOKEN,
+    CONF_API_KEY,
+    CONF_PRIVATE_KEY,
+    CONF_PROXY_URL,
+    CONF_URL,
+    CONF_VINS,
+    CONF_VEHICLES,
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "vin",
+    "latitude",
+    "longitude",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: WallboxConfigEntry
+) -> dict[str, Any]:
+    """The entry's settings and each car's state, redacted."""
+    cars = []
+    for car in entry.runtime_data.cars.values():
+        coordinator = car.coordinator
+        state = coordinator.data
+        cars.append(
+            {
+                "number": car.number,
+                "status": state.status.key,
+                "connection": state.connection,
+                "at_pv_location": state.at_pv_location,
+                "charge": state.charge.as_dict() if state.charge else None,
+                "latitude": state.latitude,
+                "longitude": state.longitude,
+                "data_time": state.data_time,
+                "checked_time": state.checked_time,
+                "age": coordinator.age,
+                "stale": coordinator.stale,
+                "last_error": state.last_error,
+                "poll_facts": asdict(coordinator.facts),
+                "next_poll": asdict(coordinator.plan) if coordinator.plan else None,
+                "soft_target": car.controller.soft_target,
+                "last_command": car.controller.last_command.as_dict()
+                if car.controller.last_command
+                else None,
+                "billable_today": dict(coordinator.client.calls.counts),
+            }
+        )
+    return async_redact_data(
+        {"data": dict(entry.data), "options": dict(entry.options), "cars": cars}, TO_REDACT
+    )

@@ -1,0 +1,42 @@
+"""The base entity: a device per car, unique ids from the VIN, availability from freshness."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import WallboxCoordinator
+from .models import Car
+
+_MODELS = {"S": "Model S", "3": "Model 3", "X": "Model X", "Y": "Model Y", "C": "Cybertruck"}
+
+
+class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
+    """An entity of one car."""
+
+    _attr_has_entity_name = True
+    # Entities that describe the integration itself, not the car's data, stay available.
+    needs_car_data = True
+
+    def __init__(self, car: Car, description: EntityDescription) -> None:
+        super().__init__(car.coordinator)
+        self.car = car
+        self.entity_description = description
+        self._attr_unique_id = f"{car.vin}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, car.vin)},
+            name=car.name,
+            manufacturer="Tesla",
+            model=_MODELS.get(car.vin[3:4], "Tesla"),
+            serial_number=car.vin,
+        )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable once the data is older than stale_after (and before the first read)."""
+        if not self.needs_car_data:
+            return True
+        coordinator = self.coordinator
+        return super().available and coordinator.data.charge is not None and not coordinator.stale

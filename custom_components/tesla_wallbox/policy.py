@@ -1,0 +1,126 @@
+"""When to ask the car what: the pure polling policy, no Home Assistant imports.
+
+Reading the vehicle endpoint ("state") is free and never wakes the car. Reading vehicle_data
+("data") costs money, keeps an awake car awake, and is impossible while it sleeps. The policy spends
+data reads only where they buy something: while charging, to confirm commands, at the predicted
+moment a soft target is reached, and once when the car comes online by itself (a plug-in wakes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .wallbox import Connection
+
+
+class PollKind(StrEnum):
+    """What the next poll reads first."""
+
+    STATE = "state"  # the vehicle endpoint; then vehicle_data only if wants_data() says so
+    DATA = "data"  # vehicle_data directly: the car is known to be online
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """Intervals in seconds; all of them are options of the config entry."""
+
+    charging_interval: float = 600.0
+    sleep_check_interval: float = 300.0
+    idle_quiet: float = 900.0
+    confirm_delay: float = 30.0
+    backoff_base: float = 30.0
+    backoff_max: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollFacts:
+    """What the coordinator knows when it plans the next poll (times in epoch seconds)."""
+
+    connection: Connection | None = None
+    charging: bool = False
+    data_time: float | None = None  # last vehicle_data read
+    activity_time: float | None = None  # last request that keeps the car awake: data, command, wake
+    woke_time: float | None = None  # when a state check first saw it online after it was not
+    confirm_at: float | None = None  # confirming read after a burst of commands
+    target_at: float | None = None  # predicted moment the soft target is reached
+    not_before: float | None = None  # from a 429's Retry-After
+    failures: int = 0  # consecutive failed polls
+
+
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """The next poll: when, what, and why (for the debug log)."""
+
+    at: float
+    kind: PollKind
+    reason: str
+
+
+def _due(candidates: list[tuple[float | None, PollKind, str]]) -> tuple[float, PollKind, str]:
+    """The earliest of the candidates that are set."""
+    present = [(at, kind, reason) for at, kind, reason in candidates if at is not None]
+    return min(present, key=lambda item: item[0])
+
+
+def plan_next(
+    now: float, facts: PollFacts, settings: PollSettings, jitter: float = 0.0
+) -> PollPlan:
+    """Plan the next poll. jitter in [0, 1) stretches a failure back-off by up to a quarter."""
+    plan = _plan(now, facts, settings, jitter)
+    if facts.not_before is not None and facts.not_before > plan.at:
+        return PollPlan(facts.not_before, plan.kind, f"{plan.reason}, after Retry-After")
+    return plan
+
+
+def _plan(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -> PollPlan:
+    if facts.failures > 0:
+        delay = min(settings.backoff_base * 2 ** (facts.failures - 1), settings.backoff_max)
+        return PollPlan(now + delay * (1 + 0.25 * jitter), PollKind.STATE, "back-off")
+    if facts.connection is not Connection.ONLINE:
+        if facts.connection is None:
+            return PollPlan(now, PollKind.STATE, "connection unknown")
+        return PollPlan(now + settings.sleep_check_interval, PollKind.STATE, "sleep check")
+    if facts.data_time is None or (
+        facts.woke_time is not None and facts.woke_time > facts.data_time
+    ):
+        return PollPlan(now, PollKind.DATA, "came online")
+    if facts.charging:
+        at, kind, reason = _due(
+            [
+                (facts.data_time + settings.charging_interval, PollKind.DATA, "charging"),
+                (facts.confirm_at, PollKind.DATA, "confirm command"),
+                (facts.target_at, PollKind.DATA, "soft target"),
+            ]
+        )
+        return PollPlan(max(at, now), kind, reason)
+    quiet_until = (facts.activity_time or facts.data_time) + settings.idle_quiet
+    at, kind, reason = _due(
+        [
+            (facts.confirm_at, PollKind.DATA, "confirm command"),
+            (quiet_until, PollKind.STATE, "idle, quiet period over"),
+            (now + settings.sleep_check_interval, PollKind.STATE, "idle, sleep check"),
+        ]
+    )
+    return PollPlan(max(at, now), kind, reason)
+
+
+def wants_data(now: float, facts: PollFacts, settings: PollSettings) -> bool:
+    """After a state check found the car online: is a vehicle_data read worth it now?"""
+    if facts.connection is not Connection.ONLINE:
+        return False
+    if facts.data_time is None:
+        return True
+    if facts.woke_time is not None and facts.woke_time > facts.data_time:
+        return True
+    for due in (facts.confirm_at, facts.target_at):
+        if due is not None and due <= now:
+            return True
+    if facts.charging:
+        return now >= facts.data_time + settings.charging_interval
+    return now >= (facts.activity_time or facts.data_time) + settings.idle_quiet
+
+
+def is_stale(now: float, checked_time: float | None, stale_after: float) -> bool:
+    """Whether the last successful contact with the car is too old to trust the data."""
+    return checked_time is None or now - checked_time > stale_after

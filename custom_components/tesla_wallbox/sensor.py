@@ -1,0 +1,220 @@
+"""Sensors: the wallbox status, the charging figures, and what the integration did and cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .control import CommandState
+from .entity import WallboxEntity
+from .models import Car, WallboxConfigEntry
+from .wallbox import CHARGING_STATES, STATUS_OPTIONS, ChargeData
+
+PARALLEL_UPDATES = 0
+
+
+def _charge(car: Car) -> ChargeData:
+    charge = car.coordinator.data.charge
+    return charge if charge is not None else ChargeData()
+
+
+def _raw_state(car: Car) -> str | None:
+    state = _charge(car).charging_state
+    return _snake(state) if state in CHARGING_STATES else None
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _last_command(car: Car) -> str | None:
+    record = car.controller.last_command
+    return record.state.value if record else None
+
+
+def _last_command_attrs(car: Car) -> dict[str, Any]:
+    record = car.controller.last_command
+    if record is None:
+        return {}
+    return {
+        "command": record.name,
+        "value": record.value,
+        "reason": record.reason,
+        "source": record.source,
+        "time": dt_util.utc_from_timestamp(record.time).isoformat(),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class WallboxSensorDescription(SensorEntityDescription):
+    """A sensor and how to read it from the car."""
+
+    value_fn: Callable[[Car], StateType]
+    attr_fn: Callable[[Car], dict[str, Any]] | None = None
+    needs_car_data: bool = True
+
+
+SENSORS: tuple[WallboxSensorDescription, ...] = (
+    WallboxSensorDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=STATUS_OPTIONS,
+        value_fn=lambda car: car.coordinator.data.status.key,
+        attr_fn=lambda car: {"code": int(car.coordinator.data.status)},
+    ),
+    WallboxSensorDescription(
+        key="battery_level",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).battery_level,
+    ),
+    WallboxSensorDescription(
+        key="charging_power",
+        translation_key="charging_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).power,
+    ),
+    WallboxSensorDescription(
+        key="phases",
+        translation_key="phases",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).phases,
+    ),
+    WallboxSensorDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).charger_voltage,
+    ),
+    WallboxSensorDescription(
+        key="actual_current",
+        translation_key="actual_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).charger_actual_current,
+    ),
+    WallboxSensorDescription(
+        key="available_current",
+        translation_key="available_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda car: _charge(car).charger_pilot_current,
+    ),
+    WallboxSensorDescription(
+        key="energy_added",
+        translation_key="energy_added",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        value_fn=lambda car: _charge(car).charge_energy_added,
+    ),
+    WallboxSensorDescription(
+        key="charging_state",
+        translation_key="charging_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[_snake(state) for state in CHARGING_STATES],
+        entity_registry_enabled_default=False,
+        value_fn=_raw_state,
+    ),
+    WallboxSensorDescription(
+        key="last_command",
+        translation_key="last_command",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in CommandState],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        needs_car_data=False,
+        value_fn=_last_command,
+        attr_fn=_last_command_attrs,
+    ),
+    WallboxSensorDescription(
+        key="api_cost_today",
+        translation_key="api_cost_today",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement="USD",
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=3,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        needs_car_data=False,
+        value_fn=lambda car: round(car.coordinator.client.calls.cost(dt_util.now().date()), 4),
+        attr_fn=lambda car: dict(car.coordinator.client.calls.counts),
+    ),
+    WallboxSensorDescription(
+        key="car_number",
+        translation_key="car_number",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        needs_car_data=False,
+        value_fn=lambda car: car.number,
+        attr_fn=lambda car: {"http_api": f"/tlwb/{car.number}"},
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of every car."""
+    async_add_entities(
+        WallboxSensor(car, description)
+        for car in entry.runtime_data.cars.values()
+        for description in SENSORS
+    )
+
+
+class WallboxSensor(WallboxEntity, SensorEntity):
+    """A sensor of one car."""
+
+    entity_description: WallboxSensorDescription
+
+    def __init__(self, car: Car, description: WallboxSensorDescription) -> None:
+        super().__init__(car, description)
+        self.needs_car_data = description.needs_car_data
+
+    @property
+    def available(self) -> bool:
+        """The status shows not_ready (unknown) before the first read, unless stale."""
+        if self.entity_description.key == "status":
+            return self.coordinator.last_update_success and not self.coordinator.stale
+        return super().available
+
+    @property
+    def native_value(self) -> StateType:
+        """The sensor's value."""
+        return self.entity_description.value_fn(self.car)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Extra attributes, where the description has them."""
+        if self.entity_description.attr_fn is None:
+            return None
+        return self.entity_description.attr_fn(self.car)

@@ -1,0 +1,69 @@
+"""What survives a restart: per-car intent and last data, and the instance-wide car numbers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+
+STORAGE_VERSION = 1
+SAVE_DELAY = 5.0
+CAR_NUMBERS_KEY = f"{DOMAIN}.car_numbers"
+
+
+class CarStore:
+    """Per-car records of one config entry: {vin: {field: value}} in one file."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        self._store: Store[dict[str, dict[str, Any]]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}"
+        )
+        self._data: dict[str, dict[str, Any]] = {}
+
+    async def async_load(self) -> None:
+        """Read the file once at setup."""
+        self._data = await self._store.async_load() or {}
+
+    def get(self, vin: str, key: str, default: Any = None) -> Any:
+        """A stored value for a car."""
+        return self._data.get(vin, {}).get(key, default)
+
+    def set(self, vin: str, key: str, value: Any) -> None:
+        """Store a value; written to disk a few seconds later."""
+        self._data.setdefault(vin, {})[key] = value
+        self._store.async_delay_save(self._snapshot, SAVE_DELAY)
+
+    async def async_set_now(self, vin: str, key: str, value: Any) -> None:
+        """Store a value the user just chose, and write it before returning."""
+        self._data.setdefault(vin, {})[key] = value
+        await self._store.async_save(self._snapshot())
+
+    def _snapshot(self) -> dict[str, dict[str, Any]]:
+        return {vin: dict(values) for vin, values in self._data.items()}
+
+    async def async_remove(self) -> None:
+        """Delete the file when the entry is removed."""
+        await self._store.async_remove()
+
+
+class CarNumbers:
+    """Short car numbers (1, 2, ...) for the HTTP API: given once per VIN, never reused."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self._store: Store[dict[str, int]] = Store(hass, STORAGE_VERSION, CAR_NUMBERS_KEY)
+        self._numbers: dict[str, int] | None = None
+        self._lock = asyncio.Lock()
+
+    async def async_number(self, vin: str) -> int:
+        """The VIN's number, assigning the next free one the first time."""
+        async with self._lock:  # two entries setting up at once must not get the same number
+            if self._numbers is None:
+                self._numbers = await self._store.async_load() or {}
+            if vin not in self._numbers:
+                self._numbers[vin] = max(self._numbers.values(), default=0) + 1
+                await self._store.async_save(dict(self._numbers))
+            return self._numbers[vin]

@@ -1,0 +1,47 @@
+"""The charging switch: on starts charging, off stops it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchDeviceClass, SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import WallboxEntity
+from .models import WallboxConfigEntry
+
+PARALLEL_UPDATES = 1
+
+CHARGING_SWITCH = SwitchEntityDescription(
+    key="charging", translation_key="charging", device_class=SwitchDeviceClass.SWITCH
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charging switch of every car."""
+    async_add_entities(
+        WallboxChargingSwitch(car, CHARGING_SWITCH) for car in entry.runtime_data.cars.values()
+    )
+
+
+class WallboxChargingSwitch(WallboxEntity, SwitchEntity):
+    """Starts and stops charging."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the car is charging (or starting to)."""
+        charge = self.coordinator.data.charge
+        return charge is not None and charge.charging
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Start charging."""
+        await self.car.controller.async_start()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Stop charging."""
+        await self.car.controller.async_stop()

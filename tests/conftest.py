@@ -1,0 +1,130 @@
+"""Shared fixtures: a running Fleet API simulator, a config entry for it, a set-up integration.
+
+Tests read like user stories: plug the simulated car in, press the switch, look at the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.tesla_wallbox import control
+from custom_components.tesla_wallbox.const import (
+    CONF_API_KEY,
+    CONF_BACKEND,
+    CONF_PV_ZONE,
+    CONF_URL,
+    CONF_VEHICLES,
+    CONF_VINS,
+    DOMAIN,
+)
+from fleet_sim import SimClock, Simulator, VehicleConfig
+
+TOKEN = "test-fleet-token"
+API_KEY = "test-api-key-0123456789"
+# Home Assistant's test instance lives here, and zone.home with it (radius 100 m).
+HOME = (32.87336, -117.22743)
+AWAY = (32.95, -117.10)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/ in every test."""
+
+
+@pytest.fixture(autouse=True)
+def fast_wake_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our own wake-wait loop polls every 2 s; tests run the simulator's clock faster instead."""
+    monkeypatch.setattr(control, "WAKE_POLL_INTERVAL", 0.01)
+
+
+@pytest.fixture
+def sim_clock() -> SimClock:
+    """A manual simulator clock starting at Home Assistant's now."""
+    return SimClock(start=dt_util.utcnow().timestamp(), speed=0)
+
+
+@pytest.fixture
+def vehicle_configs() -> list[VehicleConfig]:
+    """One car, online, unplugged, at home."""
+    return [VehicleConfig(latitude=HOME[0], longitude=HOME[1], battery_level=40.0)]
+
+
+@pytest.fixture
+async def sim(
+    socket_enabled: None, sim_clock: SimClock, vehicle_configs: list[VehicleConfig]
+) -> AsyncIterator[Simulator]:
+    """The Fleet API simulator, on a free port of 127.0.0.1."""
+    async with Simulator(clock=sim_clock, vehicles=vehicle_configs, token=TOKEN) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """The options of the test entry."""
+    return {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY}
+
+
+@pytest.fixture
+def config_entry(sim: Simulator, entry_options: dict[str, Any]) -> MockConfigEntry:
+    """A custom-server entry for every simulated car."""
+    vins = list(sim.vehicles)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulated cars",
+        unique_id="sim-account",
+        data={
+            CONF_BACKEND: "custom",
+            CONF_URL: sim.url,
+            CONF_TOKEN: TOKEN,
+            CONF_VINS: vins,
+            CONF_VEHICLES: {vin: sim.vehicles[vin].display_name for vin in vins},
+        },
+        options=entry_options,
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The integration set up against the simulator."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry
+
+
+async def advance(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sim: Simulator,
+    seconds: float,
+    step: float = 60.0,
+) -> None:
+    """Let time pass for Home Assistant and the simulated cars together, in steps."""
+    remaining = seconds
+    while remaining > 0:
+        delta = min(step, remaining)
+        freezer.tick(delta)
+        sim.advance(delta)
+        async_fire_time_changed(hass)
+        # Polls run as background tasks, like DataUpdateCoordinator's own.
+        await hass.async_block_till_done(wait_background_tasks=True)
+        remaining -= delta
+
+
+def entity_id(hass: HomeAssistant, platform: str, vin: str, key: str) -> str:
+    """The entity id of one of our entities, found by its unique id."""
+    from homeassistant.helpers import entity_registry as er
+
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{vin}_{key}")
+    assert found is not None, f"no {platform} entity {key} for {vin}"
+    return found

@@ -1,0 +1,281 @@
+"""The config flow: every step, every error, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_wallbox import client as client_module
+from custom_components.tesla_wallbox.const import (
+    CONF_ALLOW_LOW_TARGET,
+    CONF_API_KEY,
+    CONF_BACKEND,
+    CONF_CHARGING_INTERVAL,
+    CONF_PV_ZONE,
+    CONF_URL,
+    CONF_VEHICLES,
+    CONF_VINS,
+    DOMAIN,
+)
+from fleet_sim import Simulator, VehicleConfig
+
+from .conftest import TOKEN
+
+
+async def _start(hass: HomeAssistant, backend: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKEND: backend}
+    )
+    assert result["step_id"] == backend
+    return result
+
+
+async def test_custom_server_contract(hass: HomeAssistant, sim: Simulator) -> None:
+    """The scripted path: user {backend} -> custom {url, token} -> vehicles {vins}."""
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: f"{sim.url}/", CONF_TOKEN: f" {TOKEN} "}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "vehicles"
+    # Checking the credentials cost nothing billable.
+    assert sim.ledger.cost() == 0
+    vin = sim.vehicle(1).vin
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: [vin]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == sim.vehicle(1).display_name
+    assert result["data"] == {
+        CONF_BACKEND: "custom",
+        CONF_URL: sim.url,
+        CONF_TOKEN: TOKEN,
+        CONF_VINS: [vin],
+        CONF_VEHICLES: {vin: sim.vehicle(1).display_name},
+    }
+    assert result["options"][CONF_PV_ZONE] == "zone.home"
+    assert len(result["options"][CONF_API_KEY]) >= 24
+
+
+async def test_custom_server_errors(hass: HomeAssistant, sim: Simulator) -> None:
+    result = await _start(hass, "custom")
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: "ftp://example.com", CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    for bad in ("not a url", "http://[::1"):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_URL: bad, CONF_TOKEN: TOKEN}
+        )
+        assert result["errors"] == {CONF_URL: "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: sim.url, CONF_TOKEN: "wrong-token"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    sim.faults.add(status=503, count=1)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    # Nothing was saved while the errors lasted; it recovers when the input is right.
+    assert not hass.config_entries.async_entries(DOMAIN)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["step_id"] == "vehicles"
+
+
+async def test_cannot_connect_to_closed_port(hass: HomeAssistant, socket_enabled: None) -> None:
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: "http://127.0.0.1:9", CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+@pytest.mark.parametrize("vehicle_configs", [[]])
+async def test_no_vehicles(hass: HomeAssistant, sim: Simulator) -> None:
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {"base": "no_vehicles"}
+
+
+@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
+async def test_pick_some_cars_then_the_rest(hass: HomeAssistant, sim: Simulator) -> None:
+    first, second = list(sim.vehicles)
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: []})
+    assert result["errors"] == {CONF_VINS: "no_vehicle_selected"}
+    with pytest.raises(InvalidData):  # the form only offers the account's cars
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [first, "NOT-ON-THE-ACCOUNT"]}
+        )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: [first]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The same account again: the car set up is not offered, and the same account is refused.
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["step_id"] == "vehicles"
+    schema = result["data_schema"].schema
+    options = next(iter(schema.values())).config["options"]
+    assert [option["value"] for option in options] == [second]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [second]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_same_cars_twice_aborts(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    config_entry.add_to_hass(hass)
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize("backend", ["teslemetry", "tessie"])
+async def test_token_backends(hass: HomeAssistant, sim: Simulator, backend: str) -> None:
+    """Teslemetry and Tessie serve the Fleet API's paths; here their server is the simulator."""
+    server = "TESLEMETRY_SERVER" if backend == "teslemetry" else "TESSIE_SERVER"
+    with patch.object(client_module, server, sim.url):
+        result = await _start(hass, backend)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_TOKEN: "wrong"}
+        )
+        assert result["errors"] == {"base": "invalid_auth"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_TOKEN: TOKEN}
+        )
+        vin = sim.vehicle(1).vin
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [vin]}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_BACKEND] == backend
+        assert CONF_URL not in result["data"]
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        await hass.async_block_till_done()
+        assert entry.runtime_data.cars[vin].coordinator.data.charge is not None
+    assert any(item.path.endswith("/vehicle_data") for item in sim.ledger.entries)
+
+
+async def test_reauth(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    config_entry.add_to_hass(hass)
+    result = await config_entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: "bad"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    sim.token = "new-token"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: "new-token"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert config_entry.data[CONF_TOKEN] == "new-token"
+
+
+@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
+async def test_reauth_other_account(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry, socket_enabled: None
+) -> None:
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_VINS: ["5YJ3OTHERACCOUNT1"]}
+    )
+    result = await config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_TOKEN: TOKEN})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert config_entry.data[CONF_TOKEN] == TOKEN
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    config_entry.add_to_hass(hass)
+    result = await config_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: "gopher://x", CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: "nope"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    sim.token = "rotated"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url + "/", CONF_TOKEN: "rotated"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert config_entry.data[CONF_TOKEN] == "rotated"
+    assert config_entry.data[CONF_URL] == sim.url
+
+
+async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    entry = init_integration
+    old_key = entry.options[CONF_API_KEY]
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    assert old_key in result["description_placeholders"]["api_key"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_PV_ZONE: "zone.home",
+            CONF_ALLOW_LOW_TARGET: True,
+            CONF_CHARGING_INTERVAL: 300,
+            "sleep_check_interval": 120,
+            "idle_quiet": 900,
+            "stale_after": 3600,
+            "wake_timeout": 60,
+            "regenerate_api_key": False,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_ALLOW_LOW_TARGET] is True
+    assert entry.options[CONF_API_KEY] == old_key
+    car = next(iter(entry.runtime_data.cars.values()))
+    assert car.coordinator.settings.charging_interval == 300  # reloaded with the new options
+    assert car.controller.min_target == 1
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_ALLOW_LOW_TARGET: False,
+            CONF_CHARGING_INTERVAL: 600,
+            "sleep_check_interval": 300,
+            "idle_quiet": 900,
+            "stale_after": 1800,
+            "wake_timeout": 90,
+            "regenerate_api_key": True,
+        },
+    )
+    await hass.async_block_till_done()
+    assert entry.options[CONF_API_KEY] != old_key
+    assert entry.options[CONF_PV_ZONE] == ""  # cleared: the car's location is never read
+    car = next(iter(entry.runtime_data.cars.values()))
+    assert car.coordinator.pv_zone is None

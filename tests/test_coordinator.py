@@ -1,0 +1,259 @@
+"""Polling against the simulator: the car is left to sleep; data is read when it buys something."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_wallbox.const import DOMAIN
+from fleet_sim import Simulator, VehicleConfig
+
+from .conftest import HOME, advance, entity_id
+
+
+def data_reads_while_asleep(sim: Simulator) -> int:
+    """vehicle_data requests the simulator answered 408 because the car slept."""
+    return sum(
+        1 for entry in sim.ledger.entries if entry.category == "data" and entry.status == 408
+    )
+
+
+ASLEEP = [VehicleConfig(latitude=HOME[0], longitude=HOME[1], state="asleep")]
+PLUGGED_IDLE = [
+    VehicleConfig(
+        latitude=HOME[0],
+        longitude=HOME[1],
+        plugged_in=True,
+        auto_start_on_plug=False,
+        battery_level=60,
+    )
+]
+CHARGING = [
+    VehicleConfig(
+        latitude=HOME[0], longitude=HOME[1], plugged_in=True, battery_level=20, charge_limit_soc=90
+    )
+]
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
+async def test_asleep_car_is_never_read(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await advance(hass, freezer, sim, 6 * 3600, step=300)
+    assert sim.ledger.count("data") == 0
+    assert sim.ledger.count("wake") == 0
+    # A free state check every 5 minutes, give or take the first one.
+    assert 70 <= sim.ledger.count("state") <= 74
+    assert sim.vehicle(1).state == "asleep"
+    vin = sim.vehicle(1).vin
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "not_ready"
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
+async def test_plug_in_wakes_car_and_is_noticed(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    vin = sim.vehicle(1).vin
+    await advance(hass, freezer, sim, 1800, step=300)
+    sim.vehicle(1).plug_in()  # plugging in wakes a real car, and it starts charging
+    await advance(hass, freezer, sim, 300, step=300)
+    assert sim.ledger.count("data") == 1
+    assert hass.states.get(entity_id(hass, "binary_sensor", vin, "plugged_in")).state == "on"
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state in (
+        "charging",
+        "ready_for_pv",
+    )
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_plugged_idle_car_falls_asleep(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await advance(hass, freezer, sim, 3600, step=60)
+    car = sim.vehicle(1)
+    assert car.state == "asleep"
+    assert sim.ledger.count("data") == 1  # the first read only
+    assert car.asleep_seconds() >= 3600 - 15 * 60 - 60
+    vin = car.vin
+    # Asleep with the last data still true: entities stay available, status as it was.
+    assert hass.states.get(entity_id(hass, "sensor", vin, "battery_level")).state == "60"
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "ready_for_pv"
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+async def test_charging_reads_every_interval(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await advance(hass, freezer, sim, 3600, step=60)
+    # One read at setup, then one every 10 minutes.
+    assert sim.ledger.count("data") == 7
+    vin = sim.vehicle(1).vin
+    energy = float(hass.states.get(entity_id(hass, "sensor", vin, "energy_added")).state)
+    assert energy == pytest.approx(11.0, abs=0.2)
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "charging"
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_a_day_parked_plugged_in_sleeps(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """24 simulated hours at home, plugged in, idle: asleep >= 90 %, no data while asleep."""
+    start = sim.now()
+    await advance(hass, freezer, sim, 24 * 3600, step=300)
+    asleep = sim.vehicle(1).asleep_seconds(since=start)
+    assert asleep / (24 * 3600) >= 0.9
+    assert data_reads_while_asleep(sim) == 0
+    assert sim.ledger.count("data") == 1
+    assert sim.ledger.cost() == pytest.approx(0.002)
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_auth_failure_while_polling_starts_reauth(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    sim.faults.add(status=401, count=None)
+    await advance(hass, freezer, sim, 600, step=300)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    requests = len(sim.ledger)
+    await advance(hass, freezer, sim, 3600, step=300)
+    assert len(sim.ledger) == requests  # no more polling with a refused token
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
+async def test_rate_limit_honoured(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    sim.faults.add(status=429, retry_after=1800)
+    await advance(hass, freezer, sim, 300, step=300)
+    limited_at = sim.ledger.entries[-1].time
+    assert sim.ledger.entries[-1].status == 429
+    await advance(hass, freezer, sim, 1790, step=10)
+    assert sim.ledger.entries[-1].time == limited_at  # nothing before Retry-After
+    await advance(hass, freezer, sim, 60, step=10)
+    assert sim.ledger.entries[-1].time >= limited_at + 1800
+    assert sim.ledger.entries[-1].status == 200
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_server_errors_back_off_then_go_stale_then_recover(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    vin = sim.vehicle(1).vin
+    battery = entity_id(hass, "sensor", vin, "battery_level")
+    sim.faults.add(status=503, count=None)
+    await advance(hass, freezer, sim, 1500, step=30)
+    failed = [entry for entry in sim.ledger.entries if entry.status == 503]
+    # Backing off: 30 s, 60 s, 120 s, ... not a request every few seconds.
+    assert 3 <= len(failed) <= 7
+    gaps = [b.time - a.time for a, b in itertools.pairwise(failed)]
+    assert all(later >= earlier for earlier, later in itertools.pairwise(gaps))
+    assert hass.states.get(battery).state == "60"  # not stale yet: still available
+    with caplog.at_level(logging.WARNING):
+        await advance(hass, freezer, sim, 600, step=30)
+    assert hass.states.get(battery).state == STATE_UNAVAILABLE
+    assert sum("entities are unavailable" in message for message in caplog.messages) == 1
+    assert "Traceback" not in caplog.text
+    sim.faults.clear()
+    with caplog.at_level(logging.INFO):
+        await advance(hass, freezer, sim, 1000, step=30)
+    assert hass.states.get(battery).state == "60"
+    assert sum("is back" in message for message in caplog.messages) == 1
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_restart_while_asleep_keeps_last_data(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await advance(hass, freezer, sim, 3600, step=300)
+    assert sim.vehicle(1).state == "asleep"
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    vin = sim.vehicle(1).vin
+    assert hass.states.get(entity_id(hass, "sensor", vin, "battery_level")).state == "60"
+    assert sim.ledger.count("data") == 1
+    assert data_reads_while_asleep(sim) == 0
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_first_poll_failing_retries_setup(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    sim.faults.add(status=500, count=None)
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+async def test_car_asleep_when_data_read_is_due(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 408 on a planned data read makes the next poll a free state check, not a wake."""
+    sim.vehicle(1).fall_asleep()
+    await advance(hass, freezer, sim, 700, step=50)
+    assert sim.ledger.count("wake") == 0
+    assert [e.status for e in sim.ledger.entries if e.category == "data"][-1] == 408
+    car = next(iter(init_integration.runtime_data.cars.values()))
+    assert car.coordinator.data.connection == "asleep"
+    assert car.coordinator.age is not None
+
+
+async def test_age_unknown_before_any_data(hass: HomeAssistant, sim: Simulator) -> None:
+    from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+    from custom_components.tesla_wallbox.client import AccountClient, Connect
+    from custom_components.tesla_wallbox.const import Backend
+    from custom_components.tesla_wallbox.coordinator import WallboxCoordinator
+    from custom_components.tesla_wallbox.storage import CarStore
+
+    entry = MockConfigEntry(domain=DOMAIN, data={}, options={})
+    entry.add_to_hass(hass)
+    account = AccountClient(
+        async_get_clientsession(hass), Connect(Backend.CUSTOM, "t", url=sim.url)
+    )
+    coordinator = WallboxCoordinator(
+        hass, entry, account.vehicle(sim.vehicle(1).vin), CarStore(hass, entry.entry_id), "car"
+    )
+    assert coordinator.age is None
+    assert coordinator.stale

@@ -1,0 +1,128 @@
+"""The pure polling policy: what is read when, and what is never read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from custom_components.tesla_wallbox.policy import (
+    PollFacts,
+    PollKind,
+    PollSettings,
+    is_stale,
+    plan_next,
+    wants_data,
+)
+from custom_components.tesla_wallbox.wallbox import Connection
+
+SETTINGS = PollSettings()
+NOW = 100_000.0
+
+
+def test_unknown_connection_checks_state_now() -> None:
+    plan = plan_next(NOW, PollFacts(), SETTINGS)
+    assert (plan.at, plan.kind) == (NOW, PollKind.STATE)
+
+
+@pytest.mark.parametrize("connection", [Connection.ASLEEP, Connection.OFFLINE])
+def test_asleep_or_offline_only_state_checks(connection: Connection) -> None:
+    facts = PollFacts(connection=connection, data_time=NOW - 5000, activity_time=NOW - 5000)
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert plan.kind is PollKind.STATE
+    assert plan.at == NOW + SETTINGS.sleep_check_interval
+    assert not wants_data(NOW, facts, SETTINGS)
+
+
+def test_first_contact_online_reads_data() -> None:
+    facts = PollFacts(connection=Connection.ONLINE, woke_time=NOW)
+    assert plan_next(NOW, facts, SETTINGS).kind is PollKind.DATA
+    assert wants_data(NOW, facts, SETTINGS)
+
+
+def test_came_online_by_itself_reads_once() -> None:
+    facts = PollFacts(
+        connection=Connection.ONLINE, data_time=NOW - 3600, activity_time=NOW - 3600, woke_time=NOW
+    )
+    assert wants_data(NOW, facts, SETTINGS)
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert (plan.at, plan.kind) == (NOW, PollKind.DATA)
+
+
+def test_charging_reads_every_interval() -> None:
+    facts = PollFacts(
+        connection=Connection.ONLINE,
+        charging=True,
+        data_time=NOW,
+        activity_time=NOW,
+        woke_time=NOW - 10,
+    )
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert (plan.at, plan.kind) == (NOW + SETTINGS.charging_interval, PollKind.DATA)
+    assert not wants_data(NOW + 60, facts, SETTINGS)
+    assert wants_data(NOW + SETTINGS.charging_interval, facts, SETTINGS)
+
+
+def test_charging_confirm_and_soft_target_come_first() -> None:
+    facts = PollFacts(
+        connection=Connection.ONLINE,
+        charging=True,
+        data_time=NOW,
+        activity_time=NOW,
+        confirm_at=NOW + 30,
+        target_at=NOW + 20,
+    )
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert (plan.at, plan.kind, plan.reason) == (NOW + 20, PollKind.DATA, "soft target")
+    assert wants_data(NOW + 20, facts, SETTINGS)
+    past = replace(facts, target_at=None, confirm_at=NOW - 5)
+    assert plan_next(NOW, past, SETTINGS).at == NOW  # never in the past
+
+
+def test_idle_leaves_the_car_alone() -> None:
+    facts = PollFacts(connection=Connection.ONLINE, data_time=NOW, activity_time=NOW)
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert plan.kind is PollKind.STATE
+    assert plan.at == NOW + SETTINGS.sleep_check_interval
+    # Every state check during the quiet period leaves vehicle_data alone.
+    for elapsed in (300, 600, 899):
+        assert not wants_data(NOW + elapsed, facts, SETTINGS)
+    # Still awake after the quiet period: something else keeps it awake, one read is cheap.
+    assert wants_data(NOW + SETTINGS.idle_quiet, facts, SETTINGS)
+    near_end = plan_next(NOW + 800, facts, SETTINGS)
+    assert near_end.at == NOW + SETTINGS.idle_quiet
+    assert near_end.kind is PollKind.STATE
+
+
+def test_idle_confirm_after_command() -> None:
+    facts = PollFacts(
+        connection=Connection.ONLINE, data_time=NOW - 100, activity_time=NOW, confirm_at=NOW + 30
+    )
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert (plan.at, plan.kind) == (NOW + 30, PollKind.DATA)
+
+
+def test_backoff_grows_with_jitter_and_caps() -> None:
+    facts = PollFacts(connection=Connection.ONLINE, data_time=NOW, failures=1)
+    assert plan_next(NOW, facts, SETTINGS).at == NOW + 30
+    assert plan_next(NOW, replace(facts, failures=3), SETTINGS).at == NOW + 120
+    assert plan_next(NOW, replace(facts, failures=3), SETTINGS, jitter=0.5).at == NOW + 135
+    capped = plan_next(NOW, replace(facts, failures=30), SETTINGS)
+    assert capped.at == NOW + SETTINGS.backoff_max
+    assert capped.kind is PollKind.STATE
+
+
+def test_retry_after_is_honoured() -> None:
+    facts = PollFacts(connection=Connection.ASLEEP, not_before=NOW + 3600, failures=1)
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert plan.at == NOW + 3600
+    assert "Retry-After" in plan.reason
+    # A Retry-After already passed changes nothing.
+    past = replace(facts, not_before=NOW - 1, failures=0)
+    assert plan_next(NOW, past, SETTINGS).at == NOW + SETTINGS.sleep_check_interval
+
+
+def test_stale() -> None:
+    assert is_stale(NOW, None, 60)
+    assert not is_stale(NOW, NOW - 60, 60)
+    assert is_stale(NOW, NOW - 61, 60)
