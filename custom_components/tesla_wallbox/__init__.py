@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .http_api import async_register_views
 from .models import WallboxConfigEntry, async_build_runtime
 from .storage import CarStore
 
@@ -22,7 +23,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Nothing to set up before the entries."""
+    """Register the HTTP API once for all entries."""
+    async_register_views(hass)
     return True
 
 

@@ -199,7 +199,7 @@ class ChargeController:
         checked = [self.validate(command) for command in commands]
         if not checked:
             return
-        self._check_start_allowed(checked)
+        self.check_allowed(checked)
         first = checked[0]
         self._record(first, CommandState.PENDING, "", source)
         async with self._lock:
@@ -212,7 +212,7 @@ class ChargeController:
                     raise
                 self._record(command, CommandState.OK, reason, source)
 
-    def _check_start_allowed(self, commands: list[Command]) -> None:
+    def check_allowed(self, commands: list[Command]) -> None:
         """Refuse a start when the soft target is already reached (or will be by this batch)."""
         target = self.soft_target
         for command in commands:

@@ -327,7 +327,10 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         now = self.now()
         state = self.data
         if update is not None and state.charge is not None:
-            state = replace(state, charge=update(state.charge))
+            charge = update(state.charge)
+            state = replace(
+                state, charge=charge, session_charged=state.session_charged or charge.charging
+            )
         if charge_requested is not None:
             state = replace(state, charge_requested=charge_requested)
         charging = state.charge.charging if state.charge else self.facts.charging
