@@ -257,3 +257,30 @@ async def test_age_unknown_before_any_data(hass: HomeAssistant, sim: Simulator) 
     )
     assert coordinator.age is None
     assert coordinator.stale
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+async def test_energy_total_counts_sessions_and_survives_restart(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    vin = sim.vehicle(1).vin
+    total = entity_id(hass, "sensor", vin, "energy_total")
+    await advance(hass, freezer, sim, 3600, step=60)
+    first = float(hass.states.get(total).state)
+    assert first == pytest.approx(11.04, abs=0.2)
+    # A new plug session starts its own counter at zero; the total goes on.
+    sim.vehicle(1).unplug()
+    sim.vehicle(1).plug_in()
+    car = init_integration.runtime_data.cars[vin]
+    await car.coordinator.async_user_refresh()
+    await advance(hass, freezer, sim, 1800, step=60)
+    second = float(hass.states.get(total).state)
+    assert second == pytest.approx(first + 5.52, abs=0.3)
+    await advance(hass, freezer, sim, 10, step=10)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    # Restored, plus what the car charged between the last read and the read at reload.
+    assert second <= float(hass.states.get(total).state) <= second + 0.1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
@@ -31,6 +30,7 @@ from .const import (
 )
 from .control import ChargeController
 from .coordinator import WallboxCoordinator
+from .energy import EnergyCounter
 from .storage import CarNumbers, CarStore
 
 DATA_CAR_NUMBERS = f"{DOMAIN}_car_numbers"
@@ -45,7 +45,7 @@ class Car:
     number: int
     coordinator: WallboxCoordinator
     controller: ChargeController
-    extras: dict[str, Any] = field(default_factory=dict)
+    energy: EnergyCounter
 
 
 @dataclass
@@ -122,6 +122,7 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         ) from err
     store = CarStore(hass, entry.entry_id)
     await store.async_load()
+    entry.async_on_unload(store.async_flush)
     names: dict[str, str] = entry.data.get(CONF_VEHICLES, {})
     cars: dict[str, Car] = {}
     for vin in entry.data[CONF_VINS]:
@@ -130,13 +131,14 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         coordinator = WallboxCoordinator(hass, entry, client, store, name)
         controller = ChargeController(hass, entry, coordinator, client, store)
         number = await car_numbers(hass).async_number(vin)
-        cars[vin] = Car(vin, name, number, coordinator, controller)
+        energy = EnergyCounter(coordinator, store)
+        cars[vin] = Car(vin, name, number, coordinator, controller, energy)
     for car in cars.values():
         try:
             await car.coordinator.async_config_entry_first_refresh()
         except ConfigEntryAuthFailed:
             raise
-        entry.async_on_unload(
-            car.coordinator.async_add_listener(car.controller.async_check_soft_target)
-        )
+        car.energy.async_update()
+        for listener in (car.controller.async_check_soft_target, car.energy.async_update):
+            entry.async_on_unload(car.coordinator.async_add_listener(listener))
     return WallboxRuntime(account, store, cars)

@@ -138,6 +138,16 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         value_fn=lambda car: _charge(car).charge_energy_added,
     ),
     WallboxSensorDescription(
+        key="energy_total",
+        translation_key="energy_total",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        needs_car_data=False,
+        value_fn=lambda car: round(car.energy.total_wh / 1000, 3),
+    ),
+    WallboxSensorDescription(
         key="charging_state",
         translation_key="charging_state",
         device_class=SensorDeviceClass.ENUM,

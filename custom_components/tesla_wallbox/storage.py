@@ -42,6 +42,10 @@ class CarStore:
         self._data.setdefault(vin, {})[key] = value
         await self._store.async_save(self._snapshot())
 
+    async def async_flush(self) -> None:
+        """Write what is pending now (at unload, so that a reload reads it back)."""
+        await self._store.async_save(self._snapshot())
+
     def _snapshot(self) -> dict[str, dict[str, Any]]:
         return {vin: dict(values) for vin, values in self._data.items()}
 
