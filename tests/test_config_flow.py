@@ -234,11 +234,54 @@ async def test_reconfigure(
     assert config_entry.data[CONF_URL] == sim.url
 
 
+async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["general", "pv"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    assert result["step_id"] == step
+    return result
+
+
+async def test_pv_options(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    entry = init_integration
+    result = await _options_step(hass, entry, "pv")
+    values = {
+        "grid_power_sensor": "sensor.grid",
+        "invert_grid": True,
+        "surplus_buffer": 200,
+        "min_amps": 6,
+        "max_amps": 4,
+        "enable_delay": 30,
+        "disable_delay": 300,
+        "min_command_interval": 60,
+        "min_amps_step": 2,
+        "assumed_phases": "1",
+        "assumed_voltage": 240,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], values)
+    assert result["errors"] == {"base": "invalid_surplus_settings"}  # max below min
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**values, "max_amps": 16}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["api_key"]  # the general options are kept
+    car = next(iter(entry.runtime_data.cars.values()))
+    settings = car.surplus.surplus.settings
+    assert (settings.buffer_w, settings.min_amps, settings.max_amps) == (200, 6, 16)
+    assert (settings.assumed_phases, settings.assumed_voltage) == (1, 240)
+    assert settings.invert_grid_sign is True
+    assert settings.battery_priority_soc is None
+    assert car.surplus.sensors.grid == "sensor.grid"
+
+
 async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     entry = init_integration
     old_key = entry.options[CONF_API_KEY]
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await _options_step(hass, entry, "general")
     assert old_key in result["description_placeholders"]["api_key"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -261,7 +304,7 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     assert car.coordinator.settings.charging_interval == 300  # reloaded with the new options
     assert car.controller.min_target == 1
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await _options_step(hass, entry, "general")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {

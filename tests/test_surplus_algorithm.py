@@ -979,3 +979,38 @@ def test_every_reason_has_an_english_text() -> None:
     for reason in Reason:
         text = Decision(PvState.IDLE, reason, params=params).reason_text
         assert "{" not in text
+
+
+def test_start_after_an_unknown_reading_in_the_hold_uses_the_minimum() -> None:
+    """A grid outage inside the raise hold leaves no known lasting surplus: start at min, no crash."""
+    controller = SurplusController(SurplusSettings(enable_delay=30, disable_delay=120))
+    car = CarSnapshot(plugged_in=True, at_pv_location=True, charging=False, max_amps=16)
+    now = 1000.0
+    controller.step(now, ChargeMode.PV, car, None)
+    starts = []
+    for _ in range(8):
+        now += 10
+        decision = controller.step(now, ChargeMode.PV, car, GridReading(now, -8000))
+        if decision.action is Action.START:
+            starts.append(decision.amps)
+    assert starts == [5]
+
+
+def test_unknown_reading_while_charging_never_raises() -> None:
+    """A grid outage in the history: the current is held, not raised on a meaningless minimum."""
+    controller = SurplusController(SurplusSettings(enable_delay=30, disable_delay=120))
+    car = CarSnapshot(
+        plugged_in=True, at_pv_location=True, charging=True, max_amps=16, commanded_amps=6
+    )
+    now = 1000.0
+    for _ in range(10):
+        now += 10
+        controller.step(now, ChargeMode.PV, car, GridReading(now, -1000))
+    now += 10
+    controller.step(now, ChargeMode.PV, car, None)
+    actions = []
+    for _ in range(6):
+        now += 10
+        decision = controller.step(now, ChargeMode.PV, car, GridReading(now, -3000))
+        actions.append(decision.action)
+    assert Action.SET_AMPS not in actions[:3]

@@ -39,15 +39,30 @@ from .client import (
 from .const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
+    CONF_ASSUMED_PHASES,
+    CONF_ASSUMED_VOLTAGE,
     CONF_BACKEND,
+    CONF_BATTERY_POWER_SENSOR,
+    CONF_BATTERY_PRIORITY_SOC,
+    CONF_BATTERY_SOC_SENSOR,
     CONF_CHARGING_INTERVAL,
+    CONF_DISABLE_DELAY,
+    CONF_ENABLE_DELAY,
+    CONF_GRID_SENSOR,
     CONF_IDLE_QUIET,
+    CONF_INVERT_BATTERY,
+    CONF_INVERT_GRID,
+    CONF_MAX_AMPS,
+    CONF_MIN_AMPS,
+    CONF_MIN_AMPS_STEP,
+    CONF_MIN_COMMAND_INTERVAL,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
     CONF_PV_ZONE,
     CONF_REGION,
     CONF_SLEEP_CHECK_INTERVAL,
     CONF_STALE_AFTER,
+    CONF_SURPLUS_BUFFER,
     CONF_URL,
     CONF_VEHICLES,
     CONF_VINS,
@@ -63,6 +78,8 @@ from .const import (
     LOGGER,
     Backend,
 )
+from .surplus import SurplusSettings
+from .surplus_runner import surplus_settings
 
 CONF_REGENERATE_API_KEY = "regenerate_api_key"
 TOKEN_SELECTOR = selector.TextSelector(
@@ -418,10 +435,16 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
 
 
 class WallboxOptionsFlow(OptionsFlow):
-    """The PV zone, polling intervals, low targets, and the HTTP API key."""
+    """General options (PV zone, polling, low targets, API key) and PV surplus charging."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form for all options."""
+        """Choose which options to change."""
+        return self.async_show_menu(step_id="init", menu_options=["general", "pv"])
+
+    async def async_step_general(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The PV zone, polling intervals, low targets, and the HTTP API key."""
         options = dict(self.config_entry.options)
         if user_input is not None:
             regenerate = user_input.pop(CONF_REGENERATE_API_KEY, False)
@@ -456,7 +479,109 @@ class WallboxOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(
-            step_id="init",
+            step_id="general",
             data_schema=self.add_suggested_values_to_schema(schema, options),
             description_placeholders={"api_key": str(options.get(CONF_API_KEY, ""))},
+        )
+
+    async def async_step_pv(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The grid sensor, the home battery, and how the surplus is followed."""
+        options = dict(self.config_entry.options)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            for optional in (
+                CONF_GRID_SENSOR,
+                CONF_BATTERY_POWER_SENSOR,
+                CONF_BATTERY_SOC_SENSOR,
+                CONF_BATTERY_PRIORITY_SOC,
+                CONF_MAX_AMPS,
+            ):
+                user_input.setdefault(optional, None)
+            merged = {**options, **user_input}
+            try:
+                surplus_settings(merged)
+            except ValueError:
+                errors["base"] = "invalid_surplus_settings"
+            else:
+                return self.async_create_entry(data=merged)
+        watts = selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=0,
+                max=5000,
+                step=10,
+                unit_of_measurement="W",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        )
+        amps = selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=1, max=48, step=1, unit_of_measurement="A", mode=selector.NumberSelectorMode.BOX
+            )
+        )
+        seconds = selector.NumberSelector(
+            selector.NumberSelectorConfig(
+                min=0,
+                max=3600,
+                step=1,
+                unit_of_measurement="s",
+                mode=selector.NumberSelectorMode.BOX,
+            )
+        )
+        power_sensor = selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor", device_class="power")
+        )
+        defaults = SurplusSettings()
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_GRID_SENSOR): power_sensor,
+                vol.Required(CONF_INVERT_GRID, default=False): selector.BooleanSelector(),
+                vol.Optional(CONF_BATTERY_POWER_SENSOR): power_sensor,
+                vol.Required(CONF_INVERT_BATTERY, default=False): selector.BooleanSelector(),
+                vol.Optional(CONF_BATTERY_SOC_SENSOR): selector.EntitySelector(
+                    selector.EntitySelectorConfig(domain="sensor", device_class="battery")
+                ),
+                vol.Optional(CONF_BATTERY_PRIORITY_SOC): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=0,
+                        max=100,
+                        step=1,
+                        unit_of_measurement="%",
+                        mode=selector.NumberSelectorMode.SLIDER,
+                    )
+                ),
+                vol.Required(CONF_SURPLUS_BUFFER, default=defaults.buffer_w): watts,
+                vol.Required(CONF_MIN_AMPS, default=defaults.min_amps): amps,
+                vol.Optional(CONF_MAX_AMPS): amps,
+                vol.Required(CONF_ENABLE_DELAY, default=defaults.enable_delay): seconds,
+                vol.Required(CONF_DISABLE_DELAY, default=defaults.disable_delay): seconds,
+                vol.Required(
+                    CONF_MIN_COMMAND_INTERVAL, default=defaults.min_command_interval
+                ): seconds,
+                vol.Required(CONF_MIN_AMPS_STEP, default=defaults.min_amps_step): amps,
+                vol.Required(
+                    CONF_ASSUMED_PHASES, default=str(defaults.assumed_phases)
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=["1", "2", "3"], mode=selector.SelectSelectorMode.LIST
+                    )
+                ),
+                vol.Required(
+                    CONF_ASSUMED_VOLTAGE, default=defaults.assumed_voltage
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=100,
+                        max=260,
+                        step=1,
+                        unit_of_measurement="V",
+                        mode=selector.NumberSelectorMode.BOX,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="pv",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {**options, **(user_input or {})}
+            ),
+            errors=errors,
         )

@@ -70,3 +70,20 @@ FLEET_SCOPES: Final = (
 )
 
 HTTP_BASE: Final = "/tlwb"
+
+# PV surplus charging (options, step "pv")
+CONF_GRID_SENSOR: Final = "grid_power_sensor"
+CONF_INVERT_GRID: Final = "invert_grid"
+CONF_BATTERY_POWER_SENSOR: Final = "battery_power_sensor"
+CONF_INVERT_BATTERY: Final = "invert_battery"
+CONF_BATTERY_SOC_SENSOR: Final = "battery_soc_sensor"
+CONF_BATTERY_PRIORITY_SOC: Final = "battery_priority_soc"
+CONF_SURPLUS_BUFFER: Final = "surplus_buffer"
+CONF_MIN_AMPS: Final = "min_amps"
+CONF_MAX_AMPS: Final = "max_amps"
+CONF_ENABLE_DELAY: Final = "enable_delay"
+CONF_DISABLE_DELAY: Final = "disable_delay"
+CONF_MIN_COMMAND_INTERVAL: Final = "min_command_interval"
+CONF_MIN_AMPS_STEP: Final = "min_amps_step"
+CONF_ASSUMED_PHASES: Final = "assumed_phases"
+CONF_ASSUMED_VOLTAGE: Final = "assumed_voltage"

@@ -19,6 +19,8 @@ class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
     _attr_has_entity_name = True
     # Entities that describe the integration itself, not the car's data, stay available.
     needs_car_data = True
+    # Entities of PV surplus charging also update after every surplus step.
+    follows_pv = False
 
     def __init__(self, car: Car, description: EntityDescription) -> None:
         super().__init__(car.coordinator)
@@ -32,6 +34,14 @@ class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
             model=_MODELS.get(car.vin[3:4], "Tesla"),
             serial_number=car.vin,
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the coordinator, and to the PV runner where the entity shows its state."""
+        await super().async_added_to_hass()
+        if self.follows_pv:
+            self.async_on_remove(
+                self.car.surplus.async_add_listener(self._handle_coordinator_update)
+            )
 
     @property
     def available(self) -> bool:

@@ -32,6 +32,7 @@ from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .storage import CarNumbers, CarStore
+from .surplus_runner import SurplusRunner
 
 DATA_CAR_NUMBERS = f"{DOMAIN}_car_numbers"
 
@@ -46,6 +47,7 @@ class Car:
     coordinator: WallboxCoordinator
     controller: ChargeController
     energy: EnergyCounter
+    surplus: SurplusRunner
 
 
 @dataclass
@@ -132,7 +134,8 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         controller = ChargeController(hass, entry, coordinator, client, store)
         number = await car_numbers(hass).async_number(vin)
         energy = EnergyCounter(coordinator, store)
-        cars[vin] = Car(vin, name, number, coordinator, controller, energy)
+        surplus = SurplusRunner(hass, entry, coordinator, controller, store)
+        cars[vin] = Car(vin, name, number, coordinator, controller, energy, surplus)
     for car in cars.values():
         try:
             await car.coordinator.async_config_entry_first_refresh()
@@ -141,4 +144,5 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         car.energy.async_update()
         for listener in (car.controller.async_check_soft_target, car.energy.async_update):
             entry.async_on_unload(car.coordinator.async_add_listener(listener))
+        entry.async_on_unload(car.surplus.async_start())
     return WallboxRuntime(account, store, cars)

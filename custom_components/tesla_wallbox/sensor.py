@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .control import CommandState
 from .entity import WallboxEntity
 from .models import Car, WallboxConfigEntry
+from .surplus import PvState
 from .wallbox import CHARGING_STATES, STATUS_OPTIONS, ChargeData
 
 PARALLEL_UPDATES = 0
@@ -65,6 +66,19 @@ def _last_command_attrs(car: Car) -> dict[str, Any]:
     }
 
 
+def _pv_attrs(car: Car) -> dict[str, Any]:
+    decision = car.surplus.decision
+    if decision is None:
+        return {}
+    return {
+        "reason": decision.reason_text,
+        "reason_code": decision.reason.value,
+        "target_amps": decision.target_amps,
+        "car_power": round(decision.car_power_w),
+        "charge_mode": car.surplus.mode.value,
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class WallboxSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from the car."""
@@ -72,6 +86,7 @@ class WallboxSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Car], StateType]
     attr_fn: Callable[[Car], dict[str, Any]] | None = None
     needs_car_data: bool = True
+    follows_pv: bool = False
 
 
 SENSORS: tuple[WallboxSensorDescription, ...] = (
@@ -156,6 +171,26 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         value_fn=_raw_state,
     ),
     WallboxSensorDescription(
+        key="pv_surplus",
+        translation_key="pv_surplus",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        needs_car_data=False,
+        follows_pv=True,
+        value_fn=lambda car: car.surplus.decision.surplus_w if car.surplus.decision else None,
+    ),
+    WallboxSensorDescription(
+        key="pv_state",
+        translation_key="pv_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in PvState],
+        needs_car_data=False,
+        follows_pv=True,
+        value_fn=lambda car: car.surplus.state.value,
+        attr_fn=_pv_attrs,
+    ),
+    WallboxSensorDescription(
         key="last_command",
         translation_key="last_command",
         device_class=SensorDeviceClass.ENUM,
@@ -209,6 +244,7 @@ class WallboxSensor(WallboxEntity, SensorEntity):
     def __init__(self, car: Car, description: WallboxSensorDescription) -> None:
         super().__init__(car, description)
         self.needs_car_data = description.needs_car_data
+        self.follows_pv = description.follows_pv
 
     @property
     def available(self) -> bool:

@@ -1,9 +1,10 @@
 """Solar surplus charging: a pure controller that turns grid power readings into charge commands.
 
-The first part of this module is pure (no Home Assistant imports, an injected clock `now` in
-seconds): `SurplusController.step` takes the charge mode, a snapshot of the car and the latest grid
+This module is pure (no Home Assistant imports, an injected clock `now` in seconds):
+`SurplusController.step` takes the charge mode, a snapshot of the car and the latest grid
 reading and returns a `Decision`; the runner sends the command it names and reports the outcome with
-`SurplusController.record_command`. The thin Home Assistant runner follows below the pure part.
+`SurplusController.record_command`. The thin Home Assistant runner is surplus_runner.py, so that
+this module stays importable without Home Assistant (benchmarks and tests use it as it is).
 
 How the surplus is measured
 ---------------------------
@@ -49,10 +50,6 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import math
-
-# ------------------------------------------------------------------------------------------------
-# Pure algorithm: no Home Assistant imports above the runner section.
-# ------------------------------------------------------------------------------------------------
 
 # A command the runner has not reported back after this long counts as failed.
 PENDING_TIMEOUT_S = 300.0
@@ -739,7 +736,11 @@ class SurplusController:
         # Raising after a cut waits as long as a restart after a stop: no chasing cycling loads.
         hold = self._raise_hold_at(now) if self._lowered else self.settings.enable_delay
         covered = self._sustained_min(now, hold)
-        if covered is not None and math.floor(covered / per_amp) > current:
+        if (
+            covered is not None
+            and math.isfinite(covered)
+            and math.floor(covered / per_amp) > current
+        ):
             # The hold decides whether to raise, the last enable_delay how far: one step after a
             # ramp (a cloud's edge) instead of one per command interval.
             recent = self._sustained_min(now, self.settings.enable_delay)
@@ -802,7 +803,9 @@ class _Step:
         return min(max(amps, self.low), self.high)
 
     def amps_for(self, power_w: float) -> int:
-        """The whole amps power_w carries, clamped to [min, max]."""
+        """The whole amps power_w carries, clamped to [min, max] (min for an unknown surplus)."""
+        if not math.isfinite(power_w):
+            return self.low
         return self.clamp(math.floor(power_w / self.per_amp))
 
     def state(self, state: PvState, reason: Reason, **params: int) -> Decision:
@@ -813,9 +816,3 @@ class _Step:
         if current == wanted:
             return False
         return abs(wanted - current) >= step or wanted in (self.low, self.high)
-
-
-# ------------------------------------------------------------------------------------------------
-# Home Assistant runner: reads the grid (and battery) sensors, calls step(), sends the decision
-# through the ChargeController and reports it back with record_command(). It follows below.
-# ------------------------------------------------------------------------------------------------

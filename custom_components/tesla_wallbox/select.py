@@ -1,0 +1,46 @@
+"""The charge mode: who decides when and how fast the car charges."""
+
+from __future__ import annotations
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import WallboxEntity
+from .models import WallboxConfigEntry
+from .surplus import ChargeMode
+
+PARALLEL_UPDATES = 1
+
+CHARGE_MODE = SelectEntityDescription(
+    key="charge_mode",
+    translation_key="charge_mode",
+    options=[mode.value for mode in ChargeMode],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charge mode of every car."""
+    async_add_entities(
+        ChargeModeSelect(car, CHARGE_MODE) for car in entry.runtime_data.cars.values()
+    )
+
+
+class ChargeModeSelect(WallboxEntity, SelectEntity):
+    """manual, off, pv, min_pv or fast; kept across restarts."""
+
+    needs_car_data = False
+    follows_pv = True
+
+    @property
+    def current_option(self) -> str:
+        """The mode in force."""
+        return self.car.surplus.mode.value
+
+    async def async_select_option(self, option: str) -> None:
+        """Switch the mode."""
+        await self.car.surplus.async_set_mode(ChargeMode(option))
