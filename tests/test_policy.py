@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from custom_components.tesla_wallbox.policy import (
+    MIN_GAP,
     PollFacts,
     PollKind,
     PollSettings,
@@ -22,7 +23,8 @@ NOW = 100_000.0
 
 def test_unknown_connection_checks_state_now() -> None:
     plan = plan_next(NOW, PollFacts(), SETTINGS)
-    assert (plan.at, plan.kind) == (NOW, PollKind.STATE)
+    # "Now" is right after a poll: never sooner than the minimum gap.
+    assert (plan.at, plan.kind) == (NOW + MIN_GAP, PollKind.STATE)
 
 
 @pytest.mark.parametrize("connection", [Connection.ASLEEP, Connection.OFFLINE])
@@ -46,7 +48,7 @@ def test_came_online_by_itself_reads_once() -> None:
     )
     assert wants_data(NOW, facts, SETTINGS)
     plan = plan_next(NOW, facts, SETTINGS)
-    assert (plan.at, plan.kind) == (NOW, PollKind.DATA)
+    assert (plan.at, plan.kind) == (NOW + MIN_GAP, PollKind.DATA)
 
 
 def test_charging_reads_every_interval() -> None:
@@ -76,7 +78,7 @@ def test_charging_confirm_and_soft_target_come_first() -> None:
     assert (plan.at, plan.kind, plan.reason) == (NOW + 20, PollKind.DATA, "soft target")
     assert wants_data(NOW + 20, facts, SETTINGS)
     past = replace(facts, target_at=None, confirm_at=NOW - 5)
-    assert plan_next(NOW, past, SETTINGS).at == NOW  # never in the past
+    assert plan_next(NOW, past, SETTINGS).at == NOW + MIN_GAP  # never in the past, never a loop
 
 
 def test_idle_leaves_the_car_alone() -> None:

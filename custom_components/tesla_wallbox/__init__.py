@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from . import log_filter
 from .const import DOMAIN
 from .http_api import async_register_views
 from .models import WallboxConfigEntry, async_build_runtime
@@ -24,7 +25,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the HTTP API once for all entries."""
+    """Register the HTTP API once for all entries, and keep its keys out of the log."""
+    log_filter.async_install(hass)
     async_register_views(hass)
     return True
 

@@ -128,6 +128,8 @@ class ChargeController:
         self.soft_target: int | None = soft if isinstance(soft, int) else None
         coordinator.soft_target = self.soft_target
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
+        self._running: set[asyncio.Task[Any]] = set()
+        self._closed = False
 
     # ----- validation (nothing is sent for invalid input) ------------------------------------
 
@@ -200,17 +202,35 @@ class ChargeController:
         if not checked:
             return
         self.check_allowed(checked)
+        if self._closed:
+            raise _error("cannot_connect")
         first = checked[0]
         self._record(first, CommandState.PENDING, "", source)
-        async with self._lock:
-            for command in checked:
-                self._record(command, CommandState.PENDING, "", source)
-                try:
-                    reason = await self._send(command)
-                except HomeAssistantError as err:
-                    self._record(command, CommandState.FAILED, _reason_of(err), source)
-                    raise
-                self._record(command, CommandState.OK, reason, source)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            async with self._lock:
+                for command in checked:
+                    self._record(command, CommandState.PENDING, "", source)
+                    try:
+                        reason = await self._send(command)
+                    except HomeAssistantError as err:
+                        self._record(command, CommandState.FAILED, _reason_of(err), source)
+                        raise
+                    self._record(command, CommandState.OK, reason, source)
+        finally:
+            self._running.discard(task)
+
+    @callback
+    def async_shutdown(self) -> None:
+        """At unload: cancel commands still waiting (for the lock or a wake-up), send nothing more.
+
+        Commands are not persisted, so a restart can never send a waiting command twice.
+        """
+        self._closed = True
+        for task in list(self._running):
+            task.cancel()
 
     def check_allowed(self, commands: list[Command]) -> None:
         """Refuse a start when the soft target is already reached (or will be by this batch)."""
@@ -237,9 +257,12 @@ class ChargeController:
         try:
             return await self._dispatch(command)
         except VehicleUnavailableError:
-            # It fell asleep since we last looked: wake it once and try again.
+            # It fell asleep since we last looked: wake it once and try again, once.
             await self._wake()
+        try:
             return await self._dispatch(command)
+        except VehicleUnavailableError as err:
+            raise _error("vehicle_unavailable") from err
 
     async def _dispatch(self, command: Command) -> str:
         if command.name == "start":

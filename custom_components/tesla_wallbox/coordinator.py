@@ -24,6 +24,7 @@ from .client import (
     AuthError,
     RateLimitedError,
     TeslaWallboxError,
+    TransientError,
     VehicleClient,
     VehicleUnavailableError,
 )
@@ -158,7 +159,12 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         kind = PollKind.STATE if user_asked or self.plan is None else self.plan.kind
         try:
             if kind is PollKind.STATE or state.connection is not Connection.ONLINE:
-                state = self._with_connection(state, await self.client.state(), now)
+                try:
+                    connection = await self.client.state()
+                except VehicleUnavailableError as err:
+                    # Never expected from the state endpoint: a failure like any other.
+                    raise TransientError("408 on a state check") from err
+                state = self._with_connection(state, connection, now)
                 online = state.connection is Connection.ONLINE
                 if not (online and user_asked) and not wants_data(now, self.facts, self.settings):
                     return self._finish(state, now)

@@ -145,4 +145,5 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         for listener in (car.controller.async_check_soft_target, car.energy.async_update):
             entry.async_on_unload(car.coordinator.async_add_listener(listener))
         entry.async_on_unload(car.surplus.async_start())
+        entry.async_on_unload(car.controller.async_shutdown)
     return WallboxRuntime(account, store, cars)

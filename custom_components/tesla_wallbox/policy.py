@@ -63,13 +63,22 @@ def _due(candidates: list[tuple[float | None, PollKind, str]]) -> tuple[float, P
     return min(present, key=lambda item: item[0])
 
 
+# Planned right after a poll, the next one is never sooner than this: no loop can hammer the API.
+MIN_GAP = 5.0
+
+
 def plan_next(
     now: float, facts: PollFacts, settings: PollSettings, jitter: float = 0.0
 ) -> PollPlan:
-    """Plan the next poll. jitter in [0, 1) stretches a failure back-off by up to a quarter."""
+    """Plan the next poll, made at `now` right after a poll (or at start-up).
+
+    jitter in [0, 1) stretches a failure back-off by up to a quarter.
+    """
     plan = _plan(now, facts, settings, jitter)
     if facts.not_before is not None and facts.not_before > plan.at:
         return PollPlan(facts.not_before, plan.kind, f"{plan.reason}, after Retry-After")
+    if plan.at < now + MIN_GAP:
+        return PollPlan(now + MIN_GAP, plan.kind, plan.reason)
     return plan
 
 
