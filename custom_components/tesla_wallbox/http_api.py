@@ -72,6 +72,14 @@ def async_register_views(hass: HomeAssistant) -> None:
     hass.http.register_view(CarListView())
     hass.http.register_view(CarView())
     hass.http.register_view(CarActionView())
+    # goe_api builds on this module's helpers, so it can only be imported once they exist.
+    from .goe_api import GoeSetView, GoeStatusView, GoeUnknownView  # noqa: PLC0415
+
+    hass.http.register_view(GoeStatusView())
+    hass.http.register_view(GoeSetView())
+    hass.http.register_view(GoeUnknownView())
+    # Last: any other path under /tlwb answers JSON too, not aiohttp's plain 404.
+    hass.http.register_view(UnknownPathView())
 
 
 # ----- cars and access --------------------------------------------------------------------------
@@ -300,6 +308,7 @@ class CarListView(_WallboxView):
     """GET /tlwb: the cars."""
 
     url = HTTP_BASE
+    extra_urls = [HTTP_BASE + "/"]
     name = f"api:{DOMAIN}:cars"
 
     async def get(self, request: web.Request) -> web.Response:
@@ -403,3 +412,16 @@ def _require_admin(access: Access) -> None:
     if not access.admin:
         message = "Controlling the car needs an admin user."
         raise ApiError(HTTPStatus.FORBIDDEN, "forbidden", message)
+
+
+class UnknownPathView(_WallboxView):
+    """Any other path under /tlwb: a JSON 404 (after authentication, so that probing counts)."""
+
+    url = HTTP_BASE + "/{path:.+}"
+    name = f"api:{DOMAIN}:unknown"
+
+    async def get(self, request: web.Request, path: str) -> web.Response:
+        """No such endpoint."""
+        authenticate(request, presented_key(request))
+        message = "No such endpoint under /tlwb"
+        return ApiError(HTTPStatus.NOT_FOUND, "unknown_path", message).response()
