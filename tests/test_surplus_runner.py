@@ -248,3 +248,46 @@ async def test_failed_pv_command_backs_off(
     sim.faults.clear()
     await run_plant(hass, freezer, sim, 1200, pv_w=0)
     assert sim.vehicle(1).charging_state == "Charging"
+
+
+async def test_not_a_finite_number_counts_as_no_reading(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await set_mode(hass, sim, "pv")
+    hass.states.async_set(GRID, "nan", {"unit_of_measurement": "W"})
+    await advance(hass, freezer, sim, 40, step=10)
+    assert pv_state(hass, sim)[1]["reason_code"] == "grid_unavailable"
+
+
+async def test_mode_change_while_a_command_waits(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The command in flight finishes; the new mode's first command follows it, not alongside."""
+    import asyncio
+    from dataclasses import replace
+
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    sim.vehicle(1).fall_asleep()
+    car.coordinator.data = replace(car.coordinator.data, connection=None)
+    set_grid(hass, 0)
+    await set_mode(hass, sim, "fast")  # start at 16 A: waits for the wake-up
+    await asyncio.sleep(0.05)
+    assert sim.ledger.count("wake") == 1
+    await set_mode(hass, sim, "min_pv")  # decided while the first command waits: queued
+    sim.clock.speed = 500
+    for _ in range(100):
+        if [r.name for r in sim.vehicle(1).commands].count("charge_start") == 2:
+            break
+        await asyncio.sleep(0.02)
+    await hass.async_block_till_done()
+    assert commands(sim) == [
+        ("set_charging_amps", {"charging_amps": 16}),
+        ("charge_start", {}),
+        ("set_charging_amps", {"charging_amps": 5}),
+        ("charge_start", {}),
+    ]
+    assert sim.ledger.count("wake") == 1
