@@ -370,3 +370,28 @@ async def test_wrong_credentials_count_toward_ip_ban(
     assert (await client.get(f"/tlwb/1/status?key={API_KEY}")).status == 403
     await hass.async_block_till_done()
     assert "127.0.0.1" in await hass.async_add_executor_job(ip_bans_file.read_text)
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+@pytest.mark.parametrize(
+    "entry_options",
+    [{"pv_zone": "zone.home", "api_key": API_KEY, "allow_low_target": True}],
+)
+async def test_start_refused_at_the_soft_target(client: TestClient, sim: Simulator) -> None:
+    status, body = await get(client, "/tlwb/1/set_soc?30")  # the battery is at 40 %
+    assert (status, body["targetsoc"]) == (200, 30)
+    sent = len(commands(sim))
+    status, body = await get(client, "/tlwb/1/control?1")
+    assert (status, body["error"]) == (409, "soft_target_reached")
+    assert "30" in body["message"]
+    assert len(commands(sim)) == sent
+
+
+async def test_views_register_once(hass: HomeAssistant) -> None:
+    from custom_components.tesla_wallbox.http_api import async_register_views
+
+    assert await async_setup_component(hass, "http", {})
+    async_register_views(hass)
+    routes = len(hass.http.app.router.routes())
+    async_register_views(hass)
+    assert len(hass.http.app.router.routes()) == routes

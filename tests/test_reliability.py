@@ -239,6 +239,10 @@ async def test_restart_while_a_command_waits_for_a_wake(
     await hass.async_block_till_done()
     assert sim.ledger.count("command") == 0  # the waiting start was never sent, let alone twice
     assert sim.ledger.count("wake") == 1
+    # The old controller, still referenced somewhere, refuses to send anything after its unload.
+    with pytest.raises(HomeAssistantError):
+        await car.controller.async_start()
+    assert sim.ledger.count("command") == 0
 
 
 @pytest.mark.parametrize("vehicle_configs", [ASLEEP])

@@ -243,10 +243,6 @@ async def run_commands(
     hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, commands: list[Command], wait: float
 ) -> web.Response:
     """Start the commands in the background and answer once done or after `wait` seconds."""
-    if car.coordinator.data.charge is None:
-        raise ApiError(
-            HTTPStatus.SERVICE_UNAVAILABLE, "no_data", "The car has not been read since set-up yet."
-        )
     try:
         # The soft-target start check is part of validation: refuse before anything is queued.
         car.controller.check_allowed(commands)
@@ -269,12 +265,8 @@ async def run_commands(
 
 
 def _message(err: HomeAssistantError) -> str:
-    text = str(err)
-    if text:
-        return text
-    placeholders = err.translation_placeholders or {}
-    details = ", ".join(f"{key}={value}" for key, value in placeholders.items())
-    return f"{err.translation_key}" + (f" ({details})" if details else "")
+    """The error's translated message (English), or its key when no translation is loaded."""
+    return str(err) or err.translation_key or "error"
 
 
 # ----- views --------------------------------------------------------------------------------------
