@@ -13,7 +13,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -50,11 +50,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of every car."""
-    async_add_entities(
-        WallboxBinarySensor(car, description)
-        for car in entry.runtime_data.cars.values()
-        for description in BINARY_SENSORS
-    )
+    add_car_entities(entry, async_add_entities, WallboxBinarySensor, BINARY_SENSORS)
 
 
 class WallboxBinarySensor(WallboxEntity, BinarySensorEntity):

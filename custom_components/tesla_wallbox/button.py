@@ -9,7 +9,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -42,11 +42,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons of every car."""
-    async_add_entities(
-        WallboxButton(car, description)
-        for car in entry.runtime_data.cars.values()
-        for description in BUTTONS
-    )
+    add_car_entities(entry, async_add_entities, WallboxButton, BUTTONS)
 
 
 class WallboxButton(WallboxEntity, ButtonEntity):

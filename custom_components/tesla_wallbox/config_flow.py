@@ -90,6 +90,19 @@ URL_SELECTOR = selector.TextSelector(
 )
 
 
+def _box(low: float, high: float, step: float, unit: str) -> selector.NumberSelector:
+    """A number typed into a box, with its unit."""
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=low,
+            max=high,
+            step=step,
+            unit_of_measurement=unit,
+            mode=selector.NumberSelectorMode.BOX,
+        )
+    )
+
+
 def account_id(vehicles: list[VehicleInfo]) -> str:
     """An account's identity: its cars (the same cars through any backend are the same account)."""
     vins = ",".join(sorted(vehicle.vin for vehicle in vehicles))
@@ -185,14 +198,8 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_BACKEND: backend.value, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            if backend is Backend.CUSTOM:
-                url = _valid_url(user_input[CONF_URL])
-                if url is None:
-                    errors[CONF_URL] = "invalid_url"
-                data[CONF_URL] = url
-            if not errors:
-                errors = await self._async_try_connect(data)
+            data = {CONF_BACKEND: backend.value}
+            errors = await self._async_check_credentials(backend, data, user_input)
             if not errors:
                 self._data = data
                 return await self.async_step_vehicles()
@@ -325,6 +332,17 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             for vin in entry.data.get(CONF_VINS, [])
         }
 
+    async def _async_check_credentials(
+        self, backend: Backend, data: dict[str, Any], user_input: dict[str, Any]
+    ) -> dict[str, str]:
+        """Put the token (and a custom server's URL) into data, then try them; the form errors."""
+        data[CONF_TOKEN] = user_input[CONF_TOKEN].strip()
+        if backend is Backend.CUSTOM:
+            data[CONF_URL] = _valid_url(user_input[CONF_URL])
+            if data[CONF_URL] is None:
+                return {CONF_URL: "invalid_url"}
+        return await self._async_try_connect(data)
+
     async def _async_try_connect(self, data: dict[str, Any]) -> dict[str, str]:
         """Check the credentials with a real call; remember the account's cars."""
         backend = Backend(data[CONF_BACKEND])
@@ -409,14 +427,8 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             return await self.async_step_fleet()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**entry.data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            if backend is Backend.CUSTOM:
-                url = _valid_url(user_input[CONF_URL])
-                if url is None:
-                    errors[CONF_URL] = "invalid_url"
-                data[CONF_URL] = url
-            if not errors:
-                errors = await self._async_try_connect(data)
+            data = dict(entry.data)
+            errors = await self._async_check_credentials(backend, data, user_input)
             if not errors:
                 return await self._async_finish_reconfigure(data)
         schema: dict[Any, Any] = {}
@@ -453,15 +465,7 @@ class WallboxOptionsFlow(OptionsFlow):
             if regenerate or not api_key:
                 api_key = new_api_key()
             return self.async_create_entry(data={**options, **user_input, CONF_API_KEY: api_key})
-        seconds = selector.NumberSelector(
-            selector.NumberSelectorConfig(
-                min=30,
-                max=86400,
-                step=1,
-                unit_of_measurement="s",
-                mode=selector.NumberSelectorMode.BOX,
-            )
-        )
+        seconds = _box(30, 86400, 1, "s")
         schema = vol.Schema(
             {
                 vol.Optional(CONF_PV_ZONE): selector.EntitySelector(
@@ -504,29 +508,7 @@ class WallboxOptionsFlow(OptionsFlow):
                 errors["base"] = "invalid_surplus_settings"
             else:
                 return self.async_create_entry(data=merged)
-        watts = selector.NumberSelector(
-            selector.NumberSelectorConfig(
-                min=0,
-                max=5000,
-                step=10,
-                unit_of_measurement="W",
-                mode=selector.NumberSelectorMode.BOX,
-            )
-        )
-        amps = selector.NumberSelector(
-            selector.NumberSelectorConfig(
-                min=1, max=48, step=1, unit_of_measurement="A", mode=selector.NumberSelectorMode.BOX
-            )
-        )
-        seconds = selector.NumberSelector(
-            selector.NumberSelectorConfig(
-                min=0,
-                max=3600,
-                step=1,
-                unit_of_measurement="s",
-                mode=selector.NumberSelectorMode.BOX,
-            )
-        )
+        watts, amps, seconds = _box(0, 5000, 10, "W"), _box(1, 48, 1, "A"), _box(0, 3600, 1, "s")
         power_sensor = selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class="power")
         )
@@ -565,16 +547,8 @@ class WallboxOptionsFlow(OptionsFlow):
                         options=["1", "2", "3"], mode=selector.SelectSelectorMode.LIST
                     )
                 ),
-                vol.Required(
-                    CONF_ASSUMED_VOLTAGE, default=defaults.assumed_voltage
-                ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=100,
-                        max=260,
-                        step=1,
-                        unit_of_measurement="V",
-                        mode=selector.NumberSelectorMode.BOX,
-                    )
+                vol.Required(CONF_ASSUMED_VOLTAGE, default=defaults.assumed_voltage): _box(
+                    100, 260, 1, "V"
                 ),
             }
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import WallboxCoordinator
-from .models import Car
+from .models import Car, WallboxConfigEntry
 
 _MODELS = {"S": "Model S", "3": "Model 3", "X": "Model X", "Y": "Model Y", "C": "Cybertruck"}
 
@@ -50,3 +53,18 @@ class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
             return True
         coordinator = self.coordinator
         return super().available and coordinator.data.charge is not None and not coordinator.stale
+
+
+def add_car_entities[DescriptionT: EntityDescription](
+    entry: WallboxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: Callable[[Car, DescriptionT], WallboxEntity],
+    descriptions: Iterable[DescriptionT],
+) -> None:
+    """Add one entity per car and description (what every platform's set-up does)."""
+    wanted = tuple(descriptions)
+    async_add_entities(
+        entity_class(car, description)
+        for car in entry.runtime_data.cars.values()
+        for description in wanted
+    )

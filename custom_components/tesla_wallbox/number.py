@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CAR_LIMIT_MAX
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .wallbox import effective_target
 
@@ -74,11 +74,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers of every car."""
-    async_add_entities(
-        WallboxNumber(car, description)
-        for car in entry.runtime_data.cars.values()
-        for description in NUMBERS
-    )
+    add_car_entities(entry, async_add_entities, WallboxNumber, NUMBERS)
 
 
 class WallboxNumber(WallboxEntity, NumberEntity):

@@ -6,7 +6,7 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import WallboxConfigEntry
 from .surplus import ChargeMode
 
@@ -25,9 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charge mode of every car."""
-    async_add_entities(
-        ChargeModeSelect(car, CHARGE_MODE) for car in entry.runtime_data.cars.values()
-    )
+    add_car_entities(entry, async_add_entities, ChargeModeSelect, [CHARGE_MODE])
 
 
 class ChargeModeSelect(WallboxEntity, SelectEntity):

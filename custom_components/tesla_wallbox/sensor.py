@@ -26,7 +26,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .control import CommandState
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .surplus import PvState
 from .wallbox import CHARGING_STATES, STATUS_OPTIONS, ChargeData
@@ -229,11 +229,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every car."""
-    async_add_entities(
-        WallboxSensor(car, description)
-        for car in entry.runtime_data.cars.values()
-        for description in SENSORS
-    )
+    add_car_entities(entry, async_add_entities, WallboxSensor, SENSORS)
 
 
 class WallboxSensor(WallboxEntity, SensorEntity):

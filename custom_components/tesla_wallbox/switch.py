@@ -8,7 +8,7 @@ from homeassistant.components.switch import SwitchDeviceClass, SwitchEntity, Swi
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity
+from .entity import WallboxEntity, add_car_entities
 from .models import WallboxConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -24,9 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the charging switch of every car."""
-    async_add_entities(
-        WallboxChargingSwitch(car, CHARGING_SWITCH) for car in entry.runtime_data.cars.values()
-    )
+    add_car_entities(entry, async_add_entities, WallboxChargingSwitch, [CHARGING_SWITCH])
 
 
 class WallboxChargingSwitch(WallboxEntity, SwitchEntity):
