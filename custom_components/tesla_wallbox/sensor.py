@@ -122,6 +122,7 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
     WallboxSensorDescription(
         key="voltage",
         translation_key="voltage",
+        suggested_display_precision=0,
         device_class=SensorDeviceClass.VOLTAGE,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         state_class=SensorStateClass.MEASUREMENT,
@@ -130,6 +131,7 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
     WallboxSensorDescription(
         key="actual_current",
         translation_key="actual_current",
+        suggested_display_precision=0,
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -138,6 +140,7 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
     WallboxSensorDescription(
         key="available_current",
         translation_key="available_current",
+        suggested_display_precision=0,
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         state_class=SensorStateClass.MEASUREMENT,
