@@ -284,3 +284,34 @@ async def test_energy_total_counts_sessions_and_survives_restart(
     await hass.async_block_till_done()
     # Restored, plus what the car charged between the last read and the read at reload.
     assert second <= float(hass.states.get(total).state) <= second + 0.1
+
+
+@pytest.mark.parametrize(
+    "vehicle_configs",
+    [
+        [
+            VehicleConfig(
+                latitude=HOME[0],
+                longitude=HOME[1],
+                plugged_in=True,
+                battery_level=75,
+                charge_limit_soc=80,
+            )
+        ]
+    ],
+)
+async def test_read_when_the_car_should_reach_its_limit(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """5 % at 11 kW takes about 20 minutes: one read right after, then the car is left to sleep."""
+    await advance(hass, freezer, sim, 3 * 3600, step=60)
+    reads = [e.time for e in sim.ledger.entries if e.category == "data"]
+    assert sim.vehicle(1).charging_state == "Complete"
+    assert len(reads) == 4  # set-up, 10 and 20 minutes, and the predicted completion
+    assert reads[-1] - reads[0] < 25 * 60
+    vin = sim.vehicle(1).vin
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "stopped"
+    assert sim.vehicle(1).state == "asleep"

@@ -291,3 +291,17 @@ async def test_mode_change_while_a_command_waits(
         ("charge_start", {}),
     ]
     assert sim.ledger.count("wake") == 1
+
+
+async def test_pv_commands_need_no_confirming_read(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The meter shows whether the car followed: a read after each current change is not paid for."""
+    await set_mode(hass, sim, "fast")
+    reads = sim.ledger.count("data")
+    await run_plant(hass, freezer, sim, 300, pv_w=0)
+    assert ("charge_start", {}) in commands(sim)
+    assert sim.ledger.count("data") == reads

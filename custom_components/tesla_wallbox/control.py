@@ -130,6 +130,7 @@ class ChargeController:
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
         self._running: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._source: str = Source.USER  # of the command being sent
 
     # ----- validation (nothing is sent for invalid input) ------------------------------------
 
@@ -212,6 +213,7 @@ class ChargeController:
         try:
             async with self._lock:
                 for command in checked:
+                    self._source = source
                     self._record(command, CommandState.PENDING, "", source)
                     try:
                         reason = await self._send(command)
@@ -351,9 +353,15 @@ class ChargeController:
         update: Callable[[ChargeData], ChargeData],
         charge_requested: bool | None,
     ) -> None:
-        """Show a successful command's effect at once; the coordinator confirms it soon."""
+        """Show a successful command's effect at once; the coordinator confirms it soon.
+
+        Not for the PV runner's and the soft target's own commands: the grid meter shows whether
+        the car followed, and a confirming read after every current change would cost more than
+        the regulation saves.
+        """
         LOGGER.debug("%s: command ok (%s)", self.vin[-4:], outcome.reason or "done")
-        self.coordinator.note_command(update, charge_requested)
+        confirm = self._source not in (Source.PV, Source.SOFT_TARGET)
+        self.coordinator.note_command(update, charge_requested, confirm=confirm)
 
     # ----- soft target ---------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ from .wallbox import ChargeData, Connection, WallboxState, predict_level_time
 
 # A 429 without Retry-After still waits this long.
 DEFAULT_RETRY_AFTER = 60.0
+# After the predicted moment the car reaches its own limit, read this much later to see Complete.
+LIMIT_READ_DELAY = 60.0
 
 
 def poll_settings(options: dict[str, Any]) -> PollSettings:
@@ -241,11 +243,21 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         return new_state
 
     def _target_time(self, charge: ChargeData, data_time: float, now: float) -> float | None:
-        """When to read again to catch the soft target (None when no soft target is pending)."""
-        if self.soft_target is None:
+        """When the battery should reach the soft target, or else the car's limit (to see it stop).
+
+        A read then stops charging at the soft target, or sees the car Complete so that the
+        charging reads end (and, in PV mode, no command goes to a full car).
+        """
+        targets = [charge.charge_limit_soc, self.soft_target]
+        level = min((target for target in targets if target is not None), default=None)
+        if level is None:
             return None
-        at = predict_level_time(charge, data_time, self.soft_target)
-        return at if at is not None and at > now else None
+        at = predict_level_time(charge, data_time, level)
+        if at is None:
+            return None
+        if level == charge.charge_limit_soc and level != self.soft_target:
+            at += LIMIT_READ_DELAY  # the car reports Complete a little after the level
+        return at if at > now else None
 
     def _finish(self, state: WallboxState, now: float, failed: bool = False) -> WallboxState:
         if not failed:
@@ -327,9 +339,13 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
 
     @callback
     def note_command(
-        self, update: Callable[[ChargeData], ChargeData] | None, charge_requested: bool | None
+        self,
+        update: Callable[[ChargeData], ChargeData] | None,
+        charge_requested: bool | None,
+        *,
+        confirm: bool = True,
     ) -> None:
-        """A command succeeded: show its effect at once, and confirm it with a read soon."""
+        """A command succeeded: show its effect at once, and (confirm) check it with a read soon."""
         now = self.now()
         state = self.data
         if update is not None and state.charge is not None:
@@ -345,7 +361,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             connection=Connection.ONLINE,
             activity_time=now,
             charging=charging,
-            confirm_at=now + self.settings.confirm_delay,
+            confirm_at=now + self.settings.confirm_delay if confirm else self.facts.confirm_at,
         )
         state = replace(state, connection=Connection.ONLINE, checked_time=now)
         self.async_set_updated_data(state)

@@ -203,12 +203,17 @@ def predict_level_time(charge: ChargeData, data_time: float, target_level: int) 
     level = charge.battery_level
     limit = charge.charge_limit_soc
     minutes = charge.minutes_to_full_charge
-    if not charge.charging or level is None or limit is None or not minutes:
+    if not charge.charging or level is None or limit is None or minutes is None:
         return None
     if target_level <= level:
         return data_time
     if limit <= level or target_level > limit:
         return None
+    if minutes == 0:
+        # No estimate yet (Starting), or under a minute to go (the car rounds down).
+        if limit - level > 1:
+            return None
+        minutes = 1
     return data_time + minutes * 60 * (target_level - level) / (limit - level)
 
 
