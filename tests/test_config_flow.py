@@ -322,3 +322,43 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     assert entry.options[CONF_PV_ZONE] == ""  # cleared: the car's location is never read
     car = next(iter(entry.runtime_data.cars.values()))
     assert car.coordinator.pv_zone is None
+
+
+async def test_options_saved_back_to_back_both_apply(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Two option saves a moment apart: the second is not lost in the first one's reload."""
+    entry = init_integration
+    result = await _options_step(hass, entry, "general")
+    await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_ALLOW_LOW_TARGET: True,
+            CONF_CHARGING_INTERVAL: 60,
+            "sleep_check_interval": 300,
+            "idle_quiet": 900,
+            "stale_after": 1800,
+            "wake_timeout": 90,
+            "regenerate_api_key": False,
+        },
+    )
+    result = await _options_step(hass, entry, "pv")
+    await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "grid_power_sensor": "sensor.grid",
+            "invert_grid": False,
+            "surplus_buffer": 100,
+            "min_amps": 5,
+            "enable_delay": 60,
+            "disable_delay": 180,
+            "min_command_interval": 120,
+            "min_amps_step": 1,
+            "assumed_phases": "3",
+            "assumed_voltage": 230,
+        },
+    )
+    await hass.async_block_till_done()
+    car = next(iter(entry.runtime_data.cars.values()))
+    assert car.coordinator.settings.charging_interval == 60
+    assert car.surplus.sensors.grid == "sensor.grid"

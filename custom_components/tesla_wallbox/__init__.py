@@ -35,12 +35,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> b
     """Connect to the account and set up each car."""
     entry.runtime_data = await async_build_runtime(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: WallboxConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> bool:

@@ -20,6 +20,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
     OptionsFlow,
+    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import callback
@@ -446,7 +447,7 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         return self.async_update_reload_and_abort(entry, data=data)
 
 
-class WallboxOptionsFlow(OptionsFlow):
+class WallboxOptionsFlow(OptionsFlowWithReload):
     """General options (PV zone, polling, low targets, API key) and PV surplus charging."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
