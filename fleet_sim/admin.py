@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .energy import EnergyQuery, reading
 from .vehicle import VEHICLE_STATES, SimVehicle
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class AdminApi:
         router.add_get("/sim/ledger", self._ledger)
         router.add_delete("/sim/ledger", self._clear_ledger)
         router.add_post("/sim/token", self._set_token)
+        router.add_get("/sim/energy", self._energy)
 
     def _find(self, request: web.Request) -> SimVehicle:
         key = request.match_info["key"]
@@ -256,3 +258,9 @@ class AdminApi:
             raise AdminInputError("token must be a non-empty string or null")
         self._sim.token = token
         return web.json_response({"token_required": token is not None})
+
+    async def _energy(self, request: web.Request) -> web.Response:
+        # EnergyQueryError is a ValueError: the middleware answers it with 400.
+        query = EnergyQuery.parse(request.query)
+        meter = reading(self._sim.now(), self._sim.vehicles.values(), query)
+        return web.json_response(meter.as_json())
