@@ -1,0 +1,1 @@
+"""The demo: a real Home Assistant with Tesla Wallbox and simulated cars (scripts/develop)."""
