@@ -1,0 +1,111 @@
+"""Part 1: the simulated day, for the integration and for the two baselines, in one run.
+
+The integration's day runs in a Home Assistant test instance, in its own pytest session
+(bench/day_test.py); the baselines then replay its charging commands with their own polling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from bench.baselines import BASELINES, ReplayCommand, run_baseline
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY_TEST = Path(__file__).resolve().parent / "day_test.py"
+
+# Targets from issue 8.
+TARGET_COST_USD = 0.10
+TARGET_CHEAPER_THAN_CORE = 5.0
+TARGET_ASLEEP_SHARE = 0.95
+
+
+def run_integration_day(options: dict[str, Any], label: str) -> dict[str, Any]:
+    """The integration's day, in a fresh pytest session; its JSON result."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "day.json"
+        env = {
+            **os.environ,
+            "BENCH_DAY_OUT": str(out),
+            "BENCH_DAY_OPTIONS": json.dumps(options),
+            "BENCH_DAY_LABEL": label,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(DAY_TEST),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--no-header",
+        ]
+        completed = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        if completed.returncode != 0 or not out.exists():
+            sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
+            raise RuntimeError(f"the simulated day ({label}) failed")
+        result: dict[str, Any] = json.loads(out.read_text())
+    # Measured here: freezegun stops the clocks inside the test session.
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _cost(result: dict[str, Any]) -> float:
+    return float(result["ledger"]["total"]["cost"])
+
+
+def judge(ours: dict[str, Any], core: dict[str, Any]) -> dict[str, Any]:
+    """The issue's three targets for one of our runs."""
+    cost = _cost(ours)
+    ratio = _cost(core) / cost if cost else float("inf")
+    asleep = float(ours["sleep"]["asleep_share_of_eligible"])
+    return {
+        "cost_usd": {
+            "value": cost,
+            "target": f"<= {TARGET_COST_USD}",
+            "met": cost <= TARGET_COST_USD,
+        },
+        "cheaper_than_ha_core": {
+            "value": round(ratio, 2),
+            "target": f">= {TARGET_CHEAPER_THAN_CORE}x",
+            "met": ratio >= TARGET_CHEAPER_THAN_CORE,
+        },
+        "asleep_share_of_eligible": {
+            "value": asleep,
+            "target": f">= {TARGET_ASLEEP_SHARE}",
+            "met": asleep >= TARGET_ASLEEP_SHARE,
+        },
+    }
+
+
+async def run_day(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The integration with its default options (and any variants), then the baselines."""
+    started = time.perf_counter()
+    runs = [run_integration_day({}, "tesla_wallbox")]
+    runs += [run_integration_day(options, label) for label, options in variants.items()]
+    reference = runs[0]
+    commands = [
+        ReplayCommand(command["time"], command["name"], command["body"])
+        for command in reference["commands"]
+    ]
+    baselines = [
+        await run_baseline(poller, reference["midnight"], commands) for poller in BASELINES
+    ]
+    core = next(run for run in baselines if run["policy"] == "ha_core_tesla_fleet")
+    return {
+        "part": "day",
+        "runs": [*runs, *baselines],
+        "targets": {run["policy"]: judge(run, core) for run in runs},
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
