@@ -61,9 +61,10 @@ SIM_TOKEN = "tesla-wallbox-demo"  # noqa: S105 - the simulator's token, not a se
 STATE_FILE = "demo.json"
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
-# The demo polls a charging car every minute (the default is 10 minutes, to save API cost),
-# so that the dashboard moves while you watch.
+# The demo polls a charging car every minute (the defaults are 10 minutes, and an hour while the
+# PV controller sets the current, to save API cost), so that the dashboard moves while you watch.
 DEMO_CHARGING_INTERVAL = 60
+DEMO_INTERVALS = ("charging_interval", "pv_charging_interval")
 DAY_S = 86_400.0
 
 
@@ -460,8 +461,9 @@ class Demo:
         general = await api.options_step(flow["flow_id"], {"next_step_id": "general"})
         api_key = str((general.get("description_placeholders") or {}).get("api_key", ""))
         values = form_defaults(general)
-        if values.get("charging_interval") != DEMO_CHARGING_INTERVAL:
-            values["charging_interval"] = DEMO_CHARGING_INTERVAL
+        wanted = {name: DEMO_CHARGING_INTERVAL for name in DEMO_INTERVALS if name in values}
+        if any(values[name] != interval for name, interval in wanted.items()):
+            values.update(wanted)
             await self.save_options(api, entry_id, flow["flow_id"], values)
             self.say(f"options: read a charging car every {DEMO_CHARGING_INTERVAL} s")
         else:

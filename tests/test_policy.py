@@ -65,6 +65,37 @@ def test_charging_reads_every_interval() -> None:
     assert wants_data(NOW + SETTINGS.charging_interval, facts, SETTINGS)
 
 
+def test_pv_regulated_charging_reads_less_often() -> None:
+    """The PV controller set the current itself: the long interval, back to the short one after."""
+    facts = PollFacts(
+        connection=Connection.ONLINE,
+        charging=True,
+        data_time=NOW,
+        activity_time=NOW,
+        woke_time=NOW - 10,
+        pv_regulated=True,
+        target_at=NOW + 20_000,
+    )
+    assert SETTINGS.pv_charging_interval > SETTINGS.charging_interval
+    plan = plan_next(NOW, facts, SETTINGS)
+    assert (plan.at, plan.kind, plan.reason) == (
+        NOW + SETTINGS.pv_charging_interval,
+        PollKind.DATA,
+        "PV charging",
+    )
+    assert not wants_data(NOW + SETTINGS.charging_interval, facts, SETTINGS)
+    assert wants_data(NOW + SETTINGS.pv_charging_interval, facts, SETTINGS)
+    # The controller let go (manual mode) long after the read: read soon.
+    manual = replace(facts, pv_regulated=False)
+    assert plan_next(NOW + 1200, manual, SETTINGS).at == NOW + 1200 + MIN_GAP
+    # The predicted moment of the target still comes first.
+    assert plan_next(NOW, replace(facts, target_at=NOW + 900), SETTINGS).at == NOW + 900
+    # No estimate of that moment yet (right after a start): the short interval sees the target.
+    unforeseen = replace(facts, target_at=None)
+    assert plan_next(NOW, unforeseen, SETTINGS).at == NOW + SETTINGS.charging_interval
+    assert wants_data(NOW + SETTINGS.charging_interval, unforeseen, SETTINGS)
+
+
 def test_charging_confirm_and_soft_target_come_first() -> None:
     facts = PollFacts(
         connection=Connection.ONLINE,
@@ -75,7 +106,7 @@ def test_charging_confirm_and_soft_target_come_first() -> None:
         target_at=NOW + 20,
     )
     plan = plan_next(NOW, facts, SETTINGS)
-    assert (plan.at, plan.kind, plan.reason) == (NOW + 20, PollKind.DATA, "soft target")
+    assert (plan.at, plan.kind, plan.reason) == (NOW + 20, PollKind.DATA, "target level")
     assert wants_data(NOW + 20, facts, SETTINGS)
     past = replace(facts, target_at=None, confirm_at=NOW - 5)
     assert plan_next(NOW, past, SETTINGS).at == NOW + MIN_GAP  # never in the past, never a loop

@@ -305,3 +305,29 @@ async def test_pv_commands_need_no_confirming_read(
     await run_plant(hass, freezer, sim, 300, pv_w=0)
     assert ("charge_start", {}) in commands(sim)
     assert sim.ledger.count("data") == reads
+
+
+async def test_pv_charging_reads_rarely_and_when_the_limit_is_due(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Under PV control: one read for the car's estimate, then the predicted end, moved by the
+    current the controller set since; not a read every 10 minutes."""
+    car = sim.vehicle(1)
+    car.set_battery_level(72.0)  # 8 % to the limit of 80 %
+    await set_mode(hass, sim, "pv")
+    started = sim.now()
+    await run_plant(hass, freezer, sim, 1800, pv_w=6500)  # 8 A: the limit is an hour away
+    assert car.charging_state == "Charging"
+    await run_plant(hass, freezer, sim, 2 * 3600, pv_w=12000)  # 16 A: sooner than the estimate
+    reads = [e.time for e in sim.ledger.entries if e.category == "data" and e.time > started]
+    completed = next(t for t, state in car.charging_timeline if state == "Complete")
+    # The first read after the start (the short interval: no estimate yet), then the end.
+    assert len(reads) == 2
+    assert reads[0] - started == pytest.approx(600, abs=60)
+    assert 0 <= reads[1] - completed <= 180
+    assert hass.states.get(entity_id(hass, "sensor", car.vin, "status")).state == "stopped"
+    # No command went to the full car.
+    assert not [record for record in car.commands if record.time > completed]

@@ -59,6 +59,7 @@ from .const import (
     CONF_MIN_COMMAND_INTERVAL,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
+    CONF_PV_CHARGING_INTERVAL,
     CONF_PV_ZONE,
     CONF_REGION,
     CONF_SLEEP_CHECK_INTERVAL,
@@ -70,6 +71,7 @@ from .const import (
     CONF_WAKE_TIMEOUT,
     DEFAULT_CHARGING_INTERVAL,
     DEFAULT_IDLE_QUIET,
+    DEFAULT_PV_CHARGING_INTERVAL,
     DEFAULT_PV_ZONE,
     DEFAULT_SLEEP_CHECK_INTERVAL,
     DEFAULT_STALE_AFTER,
@@ -474,6 +476,9 @@ class WallboxOptionsFlow(OptionsFlowWithReload):
                 ),
                 vol.Required(CONF_ALLOW_LOW_TARGET, default=False): selector.BooleanSelector(),
                 vol.Required(CONF_CHARGING_INTERVAL, default=DEFAULT_CHARGING_INTERVAL): seconds,
+                vol.Required(
+                    CONF_PV_CHARGING_INTERVAL, default=DEFAULT_PV_CHARGING_INTERVAL
+                ): seconds,
                 vol.Required(
                     CONF_SLEEP_CHECK_INTERVAL, default=DEFAULT_SLEEP_CHECK_INTERVAL
                 ): seconds,

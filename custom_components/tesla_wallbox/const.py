@@ -31,6 +31,7 @@ CONF_REGION: Final = "region"
 # Options
 CONF_PV_ZONE: Final = "pv_zone"
 CONF_CHARGING_INTERVAL: Final = "charging_interval"
+CONF_PV_CHARGING_INTERVAL: Final = "pv_charging_interval"
 CONF_SLEEP_CHECK_INTERVAL: Final = "sleep_check_interval"
 CONF_IDLE_QUIET: Final = "idle_quiet"
 CONF_STALE_AFTER: Final = "stale_after"
@@ -40,6 +41,8 @@ CONF_API_KEY: Final = "api_key"
 
 DEFAULT_PV_ZONE: Final = "zone.home"
 DEFAULT_CHARGING_INTERVAL: Final = 600
+# While the PV controller sets the current it knows the car's power; the battery level can wait.
+DEFAULT_PV_CHARGING_INTERVAL: Final = 3600
 DEFAULT_SLEEP_CHECK_INTERVAL: Final = 300
 DEFAULT_IDLE_QUIET: Final = 900
 DEFAULT_STALE_AFTER: Final = 1800

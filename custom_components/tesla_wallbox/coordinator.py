@@ -31,11 +31,13 @@ from .client import (
 from .const import (
     CONF_CHARGING_INTERVAL,
     CONF_IDLE_QUIET,
+    CONF_PV_CHARGING_INTERVAL,
     CONF_PV_ZONE,
     CONF_SLEEP_CHECK_INTERVAL,
     CONF_STALE_AFTER,
     DEFAULT_CHARGING_INTERVAL,
     DEFAULT_IDLE_QUIET,
+    DEFAULT_PV_CHARGING_INTERVAL,
     DEFAULT_PV_ZONE,
     DEFAULT_SLEEP_CHECK_INTERVAL,
     DEFAULT_STALE_AFTER,
@@ -44,7 +46,7 @@ from .const import (
 )
 from .policy import PollFacts, PollKind, PollPlan, PollSettings, is_stale, plan_next, wants_data
 from .storage import CarStore
-from .wallbox import ChargeData, Connection, WallboxState, predict_level_time
+from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
 
 # A 429 without Retry-After still waits this long.
 DEFAULT_RETRY_AFTER = 60.0
@@ -56,6 +58,9 @@ def poll_settings(options: dict[str, Any]) -> PollSettings:
     """The policy's intervals from the entry's options."""
     return PollSettings(
         charging_interval=float(options.get(CONF_CHARGING_INTERVAL, DEFAULT_CHARGING_INTERVAL)),
+        pv_charging_interval=float(
+            options.get(CONF_PV_CHARGING_INTERVAL, DEFAULT_PV_CHARGING_INTERVAL)
+        ),
         sleep_check_interval=float(
             options.get(CONF_SLEEP_CHECK_INTERVAL, DEFAULT_SLEEP_CHECK_INTERVAL)
         ),
@@ -88,6 +93,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self.facts = PollFacts()
         self.plan: PollPlan | None = None
         self.soft_target: int | None = None  # kept by the charge controller; read for predictions
+        self._projection: LevelProjection | None = None  # the battery level since the last read
         self._user_refresh = False
         self._unsub_poll: CALLBACK_TYPE | None = None
         self._unsub_stale: CALLBACK_TYPE | None = None
@@ -229,6 +235,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         )
         facts = self.facts
         confirm_at = facts.confirm_at if facts.confirm_at and facts.confirm_at > now else None
+        self._projection = LevelProjection.from_charge(charge, now)
         self.facts = replace(
             facts,
             connection=Connection.ONLINE,
@@ -236,13 +243,13 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             data_time=now,
             activity_time=now,
             confirm_at=confirm_at,
-            target_at=self._target_time(charge, now, now),
+            target_at=self._target_time(charge, now),
             failures=0,
         )
         self._persist(new_state)
         return new_state
 
-    def _target_time(self, charge: ChargeData, data_time: float, now: float) -> float | None:
+    def _target_time(self, charge: ChargeData, now: float) -> float | None:
         """When the battery should reach the soft target, or else the car's limit (to see it stop).
 
         A read then stops charging at the soft target, or sees the car Complete so that the
@@ -250,9 +257,9 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """
         targets = [charge.charge_limit_soc, self.soft_target]
         level = min((target for target in targets if target is not None), default=None)
-        if level is None:
+        if level is None or self._projection is None:
             return None
-        at = predict_level_time(charge, data_time, level)
+        at = self._projection.time_of(level)
         if at is None:
             return None
         if level == charge.charge_limit_soc and level != self.soft_target:
@@ -348,8 +355,10 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """A command succeeded: show its effect at once, and (confirm) check it with a read soon."""
         now = self.now()
         state = self.data
+        target_at = self.facts.target_at
         if update is not None and state.charge is not None:
             charge = update(state.charge)
+            target_at = self._reproject(state.charge, charge, now)
             state = replace(
                 state, charge=charge, session_charged=state.session_charged or charge.charging
             )
@@ -362,10 +371,33 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             activity_time=now,
             charging=charging,
             confirm_at=now + self.settings.confirm_delay if confirm else self.facts.confirm_at,
+            target_at=target_at,
         )
         state = replace(state, connection=Connection.ONLINE, checked_time=now)
         self.async_set_updated_data(state)
         self._schedule(now)
+
+    def _reproject(self, before: ChargeData, after: ChargeData, now: float) -> float | None:
+        """A command changed the charge: move the projected moment of the target with it."""
+        if not after.charging:
+            self._projection = None
+            return None
+        if self._projection is None:
+            return self.facts.target_at
+        if after.charge_current_request != before.charge_current_request:
+            amps = after.charge_current_request or 0
+            pilot = after.charger_pilot_current
+            self._projection = self._projection.with_amps(now, min(amps, pilot) if pilot else amps)
+        return self._target_time(after, now)
+
+    @callback
+    def set_pv_regulated(self, regulated: bool) -> None:
+        """The PV controller took over the current (or let go): reads follow its interval."""
+        if regulated == self.facts.pv_regulated:
+            return
+        self.facts = replace(self.facts, pv_regulated=regulated)
+        if self.plan is not None:
+            self._schedule(self.now())
 
     def check_not_rate_limited(self) -> None:
         """Refuse to send anything before a 429's Retry-After has passed."""
@@ -392,8 +424,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self.soft_target = soft_target
         now = self.now()
         target_at = None
-        if self.data.charge is not None and self.data.data_time is not None:
-            target_at = self._target_time(self.data.charge, self.data.data_time, now)
+        if self.data.charge is not None:
+            target_at = self._target_time(self.data.charge, now)
         self.facts = replace(self.facts, target_at=target_at)
         if self.plan is not None:
             self._schedule(now)

@@ -4,6 +4,7 @@ Reading the vehicle endpoint ("state") is free and never wakes the car. Reading 
 ("data") costs money, keeps an awake car awake, and is impossible while it sleeps. The policy spends
 data reads only where they buy something: while charging, to confirm commands, at the predicted
 moment a soft target is reached, and once when the car comes online by itself (a plug-in wakes it).
+While the PV controller regulates the charge it knows the current it set, and reads less often.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class PollSettings:
     """Intervals in seconds; all of them are options of the config entry."""
 
     charging_interval: float = 600.0
+    pv_charging_interval: float = 3600.0  # while the PV controller regulates the current
     sleep_check_interval: float = 300.0
     idle_quiet: float = 900.0
     confirm_delay: float = 30.0
@@ -43,7 +45,8 @@ class PollFacts:
     activity_time: float | None = None  # last request that keeps the car awake: data, command, wake
     woke_time: float | None = None  # when a state check first saw it online after it was not
     confirm_at: float | None = None  # confirming read after a burst of commands
-    target_at: float | None = None  # predicted moment the soft target is reached
+    target_at: float | None = None  # predicted moment the soft target (or the limit) is reached
+    pv_regulated: bool = False  # the PV controller sets the current of this charge
     not_before: float | None = None  # from a 429's Retry-After
     failures: int = 0  # consecutive failed polls
 
@@ -55,6 +58,20 @@ class PollPlan:
     at: float
     kind: PollKind
     reason: str
+
+
+def pv_paced(facts: PollFacts) -> bool:
+    """Whether the PV controller sets the current and the moment of the target is foreseen.
+
+    Without that moment (no estimate from the car yet) the short interval is what sees the car
+    reach its target.
+    """
+    return facts.pv_regulated and facts.target_at is not None
+
+
+def charging_interval(facts: PollFacts, settings: PollSettings) -> float:
+    """How long a charging car goes between reads."""
+    return settings.pv_charging_interval if pv_paced(facts) else settings.charging_interval
 
 
 def _due(candidates: list[tuple[float | None, PollKind, str]]) -> tuple[float, PollKind, str]:
@@ -97,9 +114,13 @@ def _plan(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -
     if facts.charging:
         at, kind, reason = _due(
             [
-                (facts.data_time + settings.charging_interval, PollKind.DATA, "charging"),
+                (
+                    facts.data_time + charging_interval(facts, settings),
+                    PollKind.DATA,
+                    "PV charging" if pv_paced(facts) else "charging",
+                ),
                 (facts.confirm_at, PollKind.DATA, "confirm command"),
-                (facts.target_at, PollKind.DATA, "soft target"),
+                (facts.target_at, PollKind.DATA, "target level"),
             ]
         )
         return PollPlan(max(at, now), kind, reason)
@@ -126,7 +147,7 @@ def wants_data(now: float, facts: PollFacts, settings: PollSettings) -> bool:
         if due is not None and due <= now:
             return True
     if facts.charging:
-        return now >= facts.data_time + settings.charging_interval
+        return now >= facts.data_time + charging_interval(facts, settings)
     return now >= (facts.activity_time or facts.data_time) + settings.idle_quiet
 
 

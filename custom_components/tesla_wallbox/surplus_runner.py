@@ -53,6 +53,8 @@ from .surplus import (
 )
 
 STEP_INTERVAL = timedelta(seconds=30)
+# The modes in which the controller follows the surplus, so that it knows the car's current.
+REGULATED_MODES = frozenset({ChargeMode.PV, ChargeMode.MIN_PV})
 STORE_KEY = "charge_mode"
 
 
@@ -148,6 +150,7 @@ class SurplusRunner:
         """Stop following."""
         while self._unsubs:
             self._unsubs.pop()()
+        self._coordinator.set_pv_regulated(False)
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> Callable[[], None]:
@@ -240,6 +243,9 @@ class SurplusRunner:
         now = self._coordinator.now()
         decision = self.surplus.step(now, self.mode, self._snapshot(), self._reading(now))
         self.decision = decision
+        self._coordinator.set_pv_regulated(
+            self.mode in REGULATED_MODES and decision.state is PvState.CHARGING
+        )
         if decision.action is not Action.NONE:
             if self._sending:
                 # Only after a mode change while a command was on its way: send it next.

@@ -194,27 +194,52 @@ def soft_target_reached(charge: ChargeData | None, soft_target: int | None) -> b
     return charge.battery_level >= soft_target
 
 
-def predict_level_time(charge: ChargeData, data_time: float, target_level: int) -> float | None:
-    """When the battery should reach target_level, from the car's own time-to-full estimate.
+@dataclass(frozen=True, slots=True)
+class LevelProjection:
+    """Where the battery level is heading while the car charges, between two reads.
 
-    minutes_to_full_charge is the car's estimate to its own limit; charging power is close to
-    constant over the range, so the time to an intermediate level is proportional.
+    The car's time-to-full at the last read, at the current it drew then, gives the amp-seconds
+    one percent takes; a new current commanded since (voltage and phases stay) changes the pace.
     """
-    level = charge.battery_level
-    limit = charge.charge_limit_soc
-    minutes = charge.minutes_to_full_charge
-    if not charge.charging or level is None or limit is None or minutes is None:
-        return None
-    if target_level <= level:
-        return data_time
-    if limit <= level or target_level > limit:
-        return None
-    if minutes == 0:
-        # No estimate yet (Starting), or under a minute to go (the car rounds down).
-        if limit - level > 1:
+
+    at: float  # when the level was (or is projected to have been) `level`
+    level: float
+    amps: float
+    amp_seconds_per_percent: float
+
+    @classmethod
+    def from_charge(cls, charge: ChargeData, data_time: float) -> LevelProjection | None:
+        """The projection from a read, or None when the car gives no estimate to go by."""
+        level = charge.battery_level
+        limit = charge.charge_limit_soc
+        minutes = charge.minutes_to_full_charge
+        amps = charge.charger_actual_current
+        if not charge.charging or level is None or limit is None or minutes is None:
             return None
-        minutes = 1
-    return data_time + minutes * 60 * (target_level - level) / (limit - level)
+        if amps is None or amps <= 0 or limit <= level:
+            return None
+        if minutes == 0:
+            # No estimate yet (Starting), or under a minute to go (the car rounds down).
+            if limit - level > 1:
+                return None
+            minutes = 1
+        return cls(data_time, float(level), float(amps), amps * minutes * 60.0 / (limit - level))
+
+    def level_at(self, when: float) -> float:
+        """The projected level at `when` (not before `at`)."""
+        return self.level + max(0.0, when - self.at) * self.amps / self.amp_seconds_per_percent
+
+    def with_amps(self, when: float, amps: float) -> LevelProjection:
+        """The projection after the car was told to draw `amps` from `when` on."""
+        return replace(self, at=when, level=self.level_at(when), amps=max(0.0, amps))
+
+    def time_of(self, target_level: float) -> float | None:
+        """When the level reaches target_level; None while the car draws nothing."""
+        if target_level <= self.level:
+            return self.at
+        if self.amps <= 0:
+            return None
+        return self.at + (target_level - self.level) * self.amp_seconds_per_percent / self.amps
 
 
 @dataclass(frozen=True, slots=True)
