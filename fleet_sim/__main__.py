@@ -23,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default=None, help="the only accepted token (default: any)")
     parser.add_argument("--wake-delay", type=float, default=20.0, help="seconds to wake up")
     parser.add_argument("--sleep-after", type=float, default=900.0, help="quiet seconds to sleep")
+    parser.add_argument(
+        "--state-price",
+        type=float,
+        default=0.0,
+        help="USD per state read (vehicle list, products, vehicle object; default free)",
+    )
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="default")
     parser.add_argument("--latitude", type=float, default=DEFAULT_LATITUDE)
     parser.add_argument("--longitude", type=float, default=DEFAULT_LONGITUDE)
@@ -31,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_simulator(args: argparse.Namespace) -> Simulator:
     """A Simulator configured from parsed command line options."""
-    if args.vehicles < 0 or args.speed < 0:
-        raise SystemExit("--vehicles and --speed must not be negative")
+    if args.vehicles < 0 or args.speed < 0 or args.state_price < 0:
+        raise SystemExit("--vehicles, --speed and --state-price must not be negative")
     configs = SCENARIOS[args.scenario](args.vehicles, args.latitude, args.longitude)
     return Simulator(
         clock=SimClock(speed=args.speed),
@@ -40,6 +46,7 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         token=args.token,
         wake_delay=args.wake_delay,
         sleep_after=args.sleep_after,
+        state_price=args.state_price,
     )
 
 

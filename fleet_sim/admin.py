@@ -33,8 +33,8 @@ def _number(body: dict[str, Any], name: str, default: float | None = None) -> fl
     return float(value)
 
 
-def _integer(body: dict[str, Any], name: str, default: int | None = None) -> int:
-    value = _number(body, name, default)
+def _integer(body: dict[str, Any], name: str) -> int:
+    value = _number(body, name)
     if not value.is_integer():
         raise AdminInputError(f"{name} must be an integer")
     return int(value)
@@ -42,6 +42,10 @@ def _integer(body: dict[str, Any], name: str, default: int | None = None) -> int
 
 def _optional_integer(body: dict[str, Any], name: str) -> int | None:
     return None if body.get(name) is None else _integer(body, name)
+
+
+def _optional_number(body: dict[str, Any], name: str) -> float | None:
+    return None if body.get(name) is None else _number(body, name)
 
 
 def _flag(body: dict[str, Any], name: str) -> bool:
@@ -52,11 +56,10 @@ def _flag(body: dict[str, Any], name: str) -> bool:
 
 
 def _plug_in(vehicle: SimVehicle, body: dict[str, Any]) -> None:
-    voltage = body.get("supply_voltage")
     vehicle.plug_in(
         wall_max_amps=_optional_integer(body, "wall_max_amps"),
         supply_phases=_optional_integer(body, "supply_phases"),
-        supply_voltage=None if voltage is None else _number(body, "supply_voltage"),
+        supply_voltage=_optional_number(body, "supply_voltage"),
     )
 
 
@@ -75,10 +78,11 @@ def _battery(vehicle: SimVehicle, body: dict[str, Any]) -> None:
 
 
 def _wall_charger(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    # Phases and voltage left out keep the charger's current values, as plug_in does.
     vehicle.set_wall_charger(
         _integer(body, "max_amps"),
-        _integer(body, "supply_phases", 3),
-        _number(body, "supply_voltage", 230.0),
+        _optional_integer(body, "supply_phases"),
+        _optional_number(body, "supply_voltage"),
     )
 
 
@@ -232,7 +236,7 @@ class AdminApi:
             status=_optional_integer(body, "status"),
             count=_optional_integer(body, "count") if "count" in body else 1,
             path=body.get("path"),
-            retry_after=None if body.get("retry_after") is None else _number(body, "retry_after"),
+            retry_after=_optional_number(body, "retry_after"),
             reason=body.get("reason"),
             error=body.get("error"),
             probability=_number(body, "probability", 1.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 import re
 from typing import Any, Final
 
@@ -11,13 +12,15 @@ PRICES: dict[str, float] = {"data": 0.002, "command": 0.001, "wake": 0.02}
 CATEGORIES: Final = ("data", "command", "wake", "state", "other")
 
 _VEHICLE_PATH: Final = re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)(?P<rest>/.*)?$")
+# Account-wide lists of cars: state reads like the vehicle object, priced by state_price.
+_STATE_LISTS: Final = frozenset({"/api/1/vehicles", "/api/1/products"})
 
 
 def classify(method: str, path: str) -> tuple[str, str | None]:
     """Return the billing category of a request and the VIN it addresses, if any."""
     match = _VEHICLE_PATH.match(path)
     if match is None:
-        return ("state" if path == "/api/1/vehicles" else "other"), None
+        return ("state" if path in _STATE_LISTS else "other"), None
     vin = match["vin"]
     rest = match["rest"] or ""
     if rest == "":
@@ -32,8 +35,13 @@ def classify(method: str, path: str) -> tuple[str, str | None]:
 
 
 def is_billable(status: int) -> bool:
-    """Tesla bills every answer below 500; a dropped or hung request (status 0) got none."""
-    return 0 < status < 500
+    """Whether Tesla bills an answer with this status.
+
+    Every answer below 500 is billed, except 401: a caller whose token was refused is not
+    authenticated, so there is no account to bill. A dropped or hung request (status 0) got
+    no answer at all.
+    """
+    return 0 < status < 500 and status != HTTPStatus.UNAUTHORIZED
 
 
 @dataclass(frozen=True)

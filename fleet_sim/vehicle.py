@@ -35,7 +35,8 @@ START_DELAY: Final = 5.0
 LOW_AMPS_THRESHOLD: Final = 5
 # Rated range per kWh, about a Model 3 (the API reports ranges in miles).
 RATED_MILES_PER_KWH: Final = 4.0
-# No public source gives the car's reason for a limit outside 50..100; this one says what happened.
+# The simulator's own text: no public source gives the car's reason for a limit outside 50..100
+# (fleet_sim/README.md lists what the public reports say); integration code must not rely on it.
 REASON_LIMIT_OUT_OF_RANGE: Final = "charge_limit_out_of_range"
 
 CHARGE_COMMANDS: Final = (
@@ -431,8 +432,8 @@ class SimVehicle:
         self.sync()
         self.set_wall_charger(
             self._wall_max_amps if wall_max_amps is None else wall_max_amps,
-            self._supply_phases if supply_phases is None else supply_phases,
-            self._supply_voltage if supply_voltage is None else supply_voltage,
+            supply_phases,
+            supply_voltage,
         )
         self._plugged = True
         self._latch_engaged = True
@@ -472,9 +473,19 @@ class SimVehicle:
         self._settle_limit()
 
     def set_wall_charger(
-        self, max_amps: int, supply_phases: int = 3, supply_voltage: float = 230.0
+        self,
+        max_amps: int,
+        supply_phases: int | None = None,
+        supply_voltage: float | None = None,
     ) -> None:
-        """Change the wall charger (pilot current, phases, voltage), also while charging."""
+        """Change the wall charger (pilot current, phases, voltage), also while charging.
+
+        Phases and voltage left out keep their current values.
+        """
+        if supply_phases is None:
+            supply_phases = self._supply_phases
+        if supply_voltage is None:
+            supply_voltage = self._supply_voltage
         _validate_wall(max_amps, supply_phases, supply_voltage)
         self.sync()
         self._wall_max_amps = int(max_amps)

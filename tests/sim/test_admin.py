@@ -90,6 +90,27 @@ async def test_move_battery_wall_power_state(
         assert answer["state"] == state
 
 
+async def test_wall_charger_keeps_the_supply_it_is_not_given(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    body = {"wall_max_amps": 32, "supply_phases": 1, "supply_voltage": 240}
+    await admin(session, sim, "POST", "/sim/vehicles/1/plug_in", body)
+    await admin(session, sim, "POST", "/sim/advance", {"seconds": 5})
+    lowered = await admin(session, sim, "POST", "/sim/vehicles/1/wall_charger", {"max_amps": 10})
+    assert lowered["wall_charger"] == {"max_amps": 10, "supply_phases": 1, "supply_voltage": 240.0}
+    assert lowered["charge_state"]["charger_phases"] == 1
+    assert lowered["charge_state"]["charger_voltage"] == 240
+    assert sim.vehicle(1).charge_power_w == 2400
+    explicit = await admin(
+        session,
+        sim,
+        "POST",
+        "/sim/vehicles/1/wall_charger",
+        {"max_amps": 16, "supply_phases": 3, "supply_voltage": None},
+    )
+    assert explicit["wall_charger"] == {"max_amps": 16, "supply_phases": 3, "supply_voltage": 240.0}
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -99,6 +120,8 @@ async def test_move_battery_wall_power_state(
         ("/sim/vehicles/1/battery", {}),
         ("/sim/vehicles/1/wall_charger", {"max_amps": 16.5}),
         ("/sim/vehicles/1/wall_charger", {"max_amps": 16, "supply_phases": 4}),
+        ("/sim/vehicles/1/wall_charger", {"max_amps": 16, "supply_voltage": "high"}),
+        ("/sim/vehicles/1/wall_charger", {"supply_phases": 1}),
         ("/sim/vehicles/1/plug_in", {"wall_max_amps": 0}),
         ("/sim/vehicles/1/plug_in", {"supply_voltage": "high"}),
         ("/sim/vehicles/1/power", {"available": "yes"}),

@@ -119,6 +119,33 @@ async def test_single_phase_and_pilot_limit(
     assert vehicle.charge_power_w == 11040
 
 
+async def test_lowering_the_wall_max_keeps_a_single_phase_supply(
+    sim: Simulator, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    vehicle = sim.vehicle(1)
+    vehicle.plug_in(wall_max_amps=32, supply_phases=1, supply_voltage=240)
+    sim.advance(START_DELAY)
+    vehicle.set_wall_charger(10)
+    state = await charge_state(car)
+    assert state["charge_current_request_max"] == 10
+    assert state["charger_actual_current"] == 10
+    assert state["charger_phases"] == 1
+    assert state["charger_voltage"] == 240
+    assert vehicle.charge_power_w == 2400  # 1 x 240 V x 10 A, not 3 x 230 V x 10 A
+    assert vehicle.snapshot()["wall_charger"] == {
+        "max_amps": 10,
+        "supply_phases": 1,
+        "supply_voltage": 240.0,
+    }
+    # Only the fields given change.
+    vehicle.set_wall_charger(16, supply_voltage=230)
+    assert vehicle.snapshot()["wall_charger"] == {
+        "max_amps": 16,
+        "supply_phases": 1,
+        "supply_voltage": 230.0,
+    }
+
+
 async def test_plug_in_resets_session_energy_and_unplug_disconnects(
     sim: Simulator, car: VehicleFleet[TeslaFleetApi]
 ) -> None:

@@ -88,9 +88,17 @@ def test_options_reach_the_simulator() -> None:
     ]
 
 
-def test_negative_options_are_refused() -> None:
-    with pytest.raises(SystemExit):
-        build_simulator(build_parser().parse_args(["--vehicles", "-1"]))
+@pytest.mark.parametrize("option", ["--vehicles", "--speed", "--state-price"])
+def test_negative_options_are_refused(option: str) -> None:
+    with pytest.raises(SystemExit, match="must not be negative"):
+        build_simulator(build_parser().parse_args([option, "-1"]))
+
+
+def test_state_price_reaches_the_ledger() -> None:
+    assert build_simulator(build_parser().parse_args([])).ledger.state_price == 0
+    sim = build_simulator(build_parser().parse_args(["--state-price", "0.0005"]))
+    assert sim.ledger.state_price == 0.0005
+    assert sim.ledger.price_of("state", 200) == 0.0005
 
 
 def _free_port() -> int:

@@ -107,6 +107,24 @@ async def test_set_charging_amps_clamps_to_wall_max(
     assert state["charger_pilot_current"] == 16
 
 
+async def test_request_max_follows_a_32_amp_wall_charger(
+    sim: Simulator, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    assert (await charge_state(car))["charge_current_request_max"] == 16  # the default charger
+    sim.vehicle(1).plug_in(wall_max_amps=32)
+    assert result(await car.set_charging_amps(32)) == (True, "")
+    sim.advance(5)
+    state = await charge_state(car)
+    assert state["charge_current_request_max"] == 32
+    assert state["charge_current_request"] == 32
+    assert state["charger_pilot_current"] == 32
+    assert state["charger_actual_current"] == 32
+    sim.vehicle(1).set_wall_charger(16)
+    state = await charge_state(car)
+    assert state["charge_current_request_max"] == 16
+    assert state["charger_actual_current"] == 16
+
+
 async def test_amps_below_five_need_a_second_send(
     sim: Simulator, car: VehicleFleet[TeslaFleetApi]
 ) -> None:
@@ -182,6 +200,13 @@ async def test_negative_and_float_values(sim: Simulator, car: VehicleFleet[Tesla
         Method.POST, f"api/1/vehicles/{car.vin}/command/set_charge_limit", json={"percent": 70.0}
     )
     assert answer["response"] == {"result": True, "reason": ""}
+    assert sim.vehicle(1).charge_limit_soc == 70
+    with pytest.raises(InvalidField):
+        await car._request(
+            Method.POST,
+            f"api/1/vehicles/{car.vin}/command/set_charge_limit",
+            json={"percent": 70.5},
+        )
     assert sim.vehicle(1).charge_limit_soc == 70
 
 

@@ -15,9 +15,9 @@ from tesla_fleet_api.exceptions import (
 )
 from tesla_fleet_api.tesla import VehicleFleet
 
-from fleet_sim import Simulator, VehicleConfig
+from fleet_sim import SimClock, Simulator, VehicleConfig
 
-from .conftest import TOKEN
+from .conftest import START, TOKEN
 
 VIN1 = "5YJ3SIMVIN0000001"
 
@@ -236,6 +236,37 @@ async def test_token_rules(sim: Simulator, session: aiohttp.ClientSession) -> No
     assert (await wrong.vehicle())["response"]["vin"] == VIN1
     sim.token = TOKEN
     assert (await old.vehicle())["response"]["vin"] == VIN1
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("Basic x", 401),
+        ("Bearer ", 401),
+        ("Bearer", 401),
+        ("Bearer anything", 200),
+        ("bearer anything", 200),
+    ],
+)
+async def test_any_token_mode_still_needs_a_bearer_token(
+    socket_enabled: None, session: aiohttp.ClientSession, authorization: str | None, status: int
+) -> None:
+    # Simulator(token=None) is what `python -m fleet_sim` runs without --token.
+    async with Simulator(clock=SimClock(start=START, speed=0)) as sim:
+        assert sim.token is None
+        headers = {} if authorization is None else {"Authorization": authorization}
+        async with session.get(f"{sim.url}/api/1/vehicles", headers=headers) as response:
+            assert response.status == status
+            body = await response.json()
+        if status == 401:
+            assert body == {
+                "response": None,
+                "error": "invalid bearer token",
+                "error_description": "",
+            }
+        else:
+            assert [vehicle["vin"] for vehicle in body["response"]] == [VIN1]
 
 
 async def test_teslemetry_client(sim: Simulator, session: aiohttp.ClientSession) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from tesla_fleet_api import TeslaFleetApi
-from tesla_fleet_api.exceptions import InternalServerError, VehicleOffline
+from tesla_fleet_api.exceptions import InternalServerError, OAuthExpired, VehicleOffline
 from tesla_fleet_api.tesla import VehicleFleet
 
 from fleet_sim import PRICES, LedgerEntry, SimClock, Simulator
-from fleet_sim.ledger import Ledger, classify
+from fleet_sim.ledger import Ledger, classify, is_billable
 
 from .conftest import START, TOKEN
 
@@ -73,12 +73,35 @@ async def test_5xx_not_billable_but_4xx_is(
 
 
 async def test_other_requests_are_free(sim: Simulator, api: TeslaFleetApi) -> None:
-    await api.products()
     await api.user.region()
     await api.user.me()
     assert await api.status() == "ok"  # not under /api: not in the ledger
-    assert [e.category for e in sim.ledger.entries] == ["other"] * 3
+    assert [e.category for e in sim.ledger.entries] == ["other"] * 2
     assert sim.ledger.cost() == 0
+
+
+async def test_refused_tokens_are_not_billed(
+    sim: Simulator, session: aiohttp.ClientSession, car: VehicleFleet[TeslaFleetApi]
+) -> None:
+    stranger = VehicleFleet(TeslaFleetApi(session, access_token="nope", server=sim.url), car.vin)
+    with pytest.raises(OAuthExpired):
+        await stranger.vehicle_data()
+    with pytest.raises(OAuthExpired):
+        await stranger.wake_up()
+    async with session.post(f"{sim.url}/api/1/vehicles/{car.vin}/command/charge_start") as answer:
+        assert answer.status == 401  # no Authorization header at all
+    sim.faults.add(status=401)  # an expired token, as Tesla's servers answer it
+    with pytest.raises(OAuthExpired):
+        await car.vehicle_data()
+    assert [(e.category, e.status, e.price) for e in sim.ledger.entries] == [
+        ("data", 401, 0.0),
+        ("wake", 401, 0.0),
+        ("command", 401, 0.0),
+        ("data", 401, 0.0),
+    ]
+    await car.vehicle_data()  # the right token is billed as before
+    assert sim.ledger.entries[-1].price == 0.002
+    assert sim.ledger.cost() == pytest.approx(0.002)
 
 
 async def test_state_price_and_vin_filter(
@@ -92,10 +115,13 @@ async def test_state_price_and_vin_filter(
         await first.vehicle()
         await second.vehicle()
         await second.vehicle_data()
-        assert sim.ledger.cost("state") == pytest.approx(0.001)
+        await api.products()  # a list of the account's cars: a state read like the vehicle list
+        await first.list()
+        assert sim.ledger.count("state") == 4
+        assert sim.ledger.cost("state") == pytest.approx(0.002)
         assert sim.ledger.count(vin=second.vin) == 2
         assert sim.ledger.count("state", vin=first.vin) == 1
-        assert len(sim.ledger) == 3
+        assert len(sim.ledger) == 5
         sim.ledger.clear()
         assert len(sim.ledger) == 0
 
@@ -110,11 +136,31 @@ async def test_state_price_and_vin_filter(
         ("POST", "/api/1/vehicles/V1/command/charge_start", ("command", "V1")),
         ("GET", "/api/1/vehicles/V1/command/charge_start", ("other", "V1")),
         ("GET", "/api/1/vehicles/V1/mobile_enabled", ("other", "V1")),
-        ("GET", "/api/1/products", ("other", None)),
+        ("GET", "/api/1/products", ("state", None)),
+        ("GET", "/api/1/users/me", ("other", None)),
     ],
 )
 def test_classify(method: str, path: str, expected: tuple[str, str | None]) -> None:
     assert classify(method, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "billable"),
+    [
+        (0, False),
+        (200, True),
+        (400, True),
+        (401, False),
+        (403, True),
+        (408, True),
+        (429, True),
+        (499, True),
+        (500, False),
+        (503, False),
+    ],
+)
+def test_is_billable(status: int, billable: bool) -> None:
+    assert is_billable(status) is billable
 
 
 def test_ledger_as_json() -> None:
