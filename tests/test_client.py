@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import format_datetime
 
 import aiohttp
 import pytest
@@ -14,6 +15,8 @@ from custom_components.tesla_wallbox.client import (
     CallCounter,
     CommandProtocolError,
     Connect,
+    MissingScopeError,
+    PaymentRequiredError,
     RateLimitedError,
     TeslaWallboxError,
     TransientError,
@@ -42,7 +45,14 @@ from .conftest import TOKEN
             tfe.Forbidden({"error": "Tesla Vehicle Command Protocol required, see docs"}),
             CommandProtocolError,
         ),
-        (tfe.Forbidden({"error": "Unauthorized missing scopes"}), TeslaWallboxError),
+        (tfe.Forbidden({"error": "Unauthorized missing scopes"}), MissingScopeError),
+        # tesla_fleet_api 1.4 has no InvalidScope: it raises Forbidden with Tesla's text.
+        (tfe.Forbidden({"error": "invalid_scope"}), MissingScopeError),
+        (tfe.UnsupportedVehicle({"error": "unsupported vehicle"}), TeslaWallboxError),
+        (tfe.PaymentRequired(), PaymentRequiredError),
+        (tfe.SubscriptionRequired({"error": "subscription_required"}), PaymentRequiredError),
+        (tfe.VehicleSubscriptionRequired(), PaymentRequiredError),
+        (tfe.InsufficientCredits(), PaymentRequiredError),
         (tfe.InternalServerError(), TransientError),
         (tfe.GatewayTimeout(), TransientError),
         (tfe.ResponseError(status=200, data="<html>"), TransientError),
@@ -53,6 +63,34 @@ from .conftest import TOKEN
 def test_map_error(error: BaseException, expected: type[TeslaWallboxError]) -> None:
     mapped = map_error(error)
     assert type(mapped) is expected
+
+
+def test_map_error_scope_and_payment_keys() -> None:
+    """Both get their own translated message instead of the generic api_error."""
+    invalid_scope = getattr(tfe, "InvalidScope", None)  # tesla_fleet_api 1.18 has it, 1.4 not
+    if invalid_scope is not None:
+        assert map_error(invalid_scope({"error": "invalid_scope"})).key == "missing_scope"
+    assert map_error(tfe.Forbidden({"error": "Unauthorized missing scopes"})).key == "missing_scope"
+    assert map_error(tfe.PaymentRequired()).key == "subscription_required"
+    unknown_402 = tfe.TeslaFleetError()
+    unknown_402.status = 402
+    assert isinstance(map_error(unknown_402), PaymentRequiredError)
+
+
+def test_retry_after_as_http_date() -> None:
+    """Retry-After may be a number of seconds or an HTTP date (RFC 9110)."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
+    limited = map_error(tfe.RateLimited({"after": format_datetime(later, usegmt=True)}))
+    assert isinstance(limited, RateLimitedError)
+    assert limited.retry_after == pytest.approx(120, abs=2)
+    past = map_error(tfe.RateLimited({"after": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    assert past.retry_after == 0  # type: ignore[attr-defined]
+    # A date without a zone is GMT, as HTTP dates are.
+    naive = format_datetime(later.replace(tzinfo=None))
+    assert map_error(tfe.RateLimited({"after": naive})).retry_after == pytest.approx(120, abs=2)  # type: ignore[attr-defined]
+    # No Retry-After: RateLimit-Reset (seconds) says the same.
+    assert map_error(tfe.RateLimited({"after": None, "reset": "30"})).retry_after == 30  # type: ignore[attr-defined]
+    assert map_error(tfe.RateLimited({"after": "inf"})).retry_after is None  # type: ignore[attr-defined]
 
 
 def test_map_error_rate_limit_and_statuses() -> None:
@@ -85,6 +123,31 @@ def test_call_counter_per_day() -> None:
     assert counter.cost(tuesday) == 0
     counter.record("data", tuesday)
     assert counter.counts == {"data": 1}
+
+
+def test_call_counter_restores_only_today() -> None:
+    monday, tuesday = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+    saved: list[dict[str, object]] = []
+    counter = CallCounter()
+    counter.on_change = lambda: saved.append(counter.as_dict())
+    counter.record("data", monday)
+    counter.record("wake", monday)
+    assert saved[-1] == {"day": "2026-11-23", "counts": {"data": 1, "wake": 1}}
+
+    restored = CallCounter()
+    restored.restore(saved[-1], monday)
+    assert restored.cost(monday) == pytest.approx(0.022)
+    next_day = CallCounter()
+    next_day.restore(saved[-1], tuesday)
+    assert next_day.day is None
+    assert next_day.counts == {}
+    for junk in (None, "x", {"day": "not a date", "counts": {}}, {"day": "2026-11-23"}):
+        fresh = CallCounter()
+        fresh.restore(junk, monday)
+        assert fresh.counts == {}
+    odd = CallCounter()
+    odd.restore({"day": "2026-11-23", "counts": {"data": 2, "wake": "3", "command": -1}}, monday)
+    assert odd.counts == {"data": 2}
 
 
 async def test_list_vehicles_and_junk(sim: Simulator) -> None:
@@ -134,3 +197,23 @@ async def test_list_skips_what_is_not_a_car(socket_enabled: None) -> None:
         client.api.products = products  # type: ignore[method-assign]
         vehicles = await client.list_vehicles()
     assert [(v.vin, v.name, v.connection) for v in vehicles] == [("VIN1", "VIN1", None)]
+
+
+async def test_billed_counts_follow_the_ledger(sim: Simulator) -> None:
+    """Tesla bills answers below 500, except a refused token; the counter agrees with the ledger."""
+    today = dt.date(2026, 11, 23)
+    async with aiohttp.ClientSession() as session:
+        account = AccountClient(session, Connect(Backend.CUSTOM, TOKEN, url=sim.url), lambda: today)
+        car = account.vehicle(sim.vehicle(1).vin)
+        await car.state()
+        await car.data(location=False)
+        for status, error in (
+            (408, VehicleUnavailableError),
+            (401, AuthError),
+            (503, TransientError),
+        ):
+            sim.faults.add(status=status, path="/vehicle_data")
+            with pytest.raises(error):
+                await car.data(location=False)
+    assert car.calls.counts == {"data": 2}  # the read and the 408
+    assert car.calls.cost(today) == pytest.approx(sim.ledger.cost())

@@ -445,3 +445,190 @@ async def test_soft_target_stop_failure_is_logged_not_looped(
     assert 1 <= len(stops) <= sim.ledger.count("data")
     assert "Could not stop charging at the soft target" in caplog.text
     assert car.controller.last_command.state == "failed"
+
+
+async def _general_options(hass: HomeAssistant, entry: MockConfigEntry, **changes: object) -> None:
+    """Save the general options through the options flow, as a user does (the entry reloads)."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "general"}
+    )
+    values = {
+        CONF_PV_ZONE: "zone.home",
+        CONF_ALLOW_LOW_TARGET: False,
+        "charging_interval": 600,
+        "pv_charging_interval": 3600,
+        "sleep_check_interval": 300,
+        "idle_quiet": 900,
+        "stale_after": 1800,
+        "wake_timeout": 90,
+        "regenerate_api_key": False,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**values, **changes}
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+@pytest.mark.parametrize("entry_options", [LOW_TARGETS])
+async def test_switching_low_targets_off_clears_the_soft_target(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    vin = sim.vehicle(1).vin
+    await advance(hass, freezer, sim, 10, step=10)  # past Starting
+    target = entity_id(hass, "number", vin, "charge_limit")
+    await set_number(hass, target, 45)
+    assert init_integration.runtime_data.cars[vin].controller.soft_target == 45
+
+    await _general_options(hass, init_integration, **{CONF_ALLOW_LOW_TARGET: False})
+    car = init_integration.runtime_data.cars[vin]
+    assert car.controller.soft_target is None
+    assert car.coordinator.soft_target is None
+    state = hass.states.get(target)
+    assert state.attributes["min"] == 50
+    assert state.state == "50"  # the car's own limit, which stays
+
+    # Charging goes on past the old target of 45 %, up to the car's limit.
+    await advance(hass, freezer, sim, 30 * 60, step=30)
+    assert ("charge_stop", {}) not in commands(sim)
+    assert sim.vehicle(1).charging_state == "Charging"
+    assert sim.vehicle(1).battery_level > 46
+    # It was cleared in the store too: allowing low targets again does not bring it back.
+    await _general_options(hass, init_integration, **{CONF_ALLOW_LOW_TARGET: True})
+    assert init_integration.runtime_data.cars[vin].controller.soft_target is None
+    assert hass.states.get(target).attributes["min"] == 1
+
+
+async def press(hass: HomeAssistant, entity: str) -> None:
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: entity}, blocking=True)
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_wake_button_on_an_online_car_sends_no_wake(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A wake-up costs $0.02: the free state check says the car is awake already."""
+    vin = sim.vehicle(1).vin
+    data, states = sim.ledger.count("data"), sim.ledger.count("state")
+    await press(hass, entity_id(hass, "button", vin, "wake_up"))
+    assert sim.ledger.count("wake") == 0
+    assert sim.ledger.count("data") == data + 1  # the fresh read the user asked for
+    assert sim.ledger.count("state") > states
+
+
+@pytest.mark.parametrize(
+    "vehicle_configs",
+    [
+        [
+            VehicleConfig(
+                latitude=HOME[0], longitude=HOME[1], plugged_in=True, auto_start_on_plug=False
+            )
+        ]
+    ],
+)
+async def test_wake_button_wakes_a_car_that_fell_asleep(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The coordinator still thinks the car is online; the state check finds it asleep."""
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    sim.vehicle(1).fall_asleep()
+    assert car.coordinator.data.connection == "online"
+    sim.clock.speed = 200
+    await press(hass, entity_id(hass, "button", vin, "wake_up"))
+    assert sim.ledger.count("wake") == 1
+    assert sim.vehicle(1).state == "online"
+    assert car.coordinator.data.connection == "online"
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
+async def test_wake_button_state_check_failing_sends_no_wake(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    vin = sim.vehicle(1).vin
+    sim.faults.add(status=503, path=f"/vehicles/{vin}", count=1)
+    with pytest.raises(HomeAssistantError) as err:
+        await press(hass, entity_id(hass, "button", vin, "wake_up"))
+    assert err.value.translation_key == "cannot_connect"
+    assert sim.ledger.count("wake") == 0
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
+async def test_commands_queued_behind_a_failed_wake_fail_with_it(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The car stays out of reach after its wake-up: the commands waiting behind share that."""
+    car = next(iter(init_integration.runtime_data.cars.values()))
+    sim.faults.add(status=408, path="/command/", count=None)
+    sim.clock.speed = 200
+    results = await asyncio.gather(
+        *(car.controller.async_set_amps(amps) for amps in range(5, 10)), return_exceptions=True
+    )
+    assert all(isinstance(result, HomeAssistantError) for result in results)
+    assert {result.translation_key for result in results} == {"vehicle_unavailable"}  # type: ignore[union-attr]
+    # The first command wakes the car, and once more after its 408; the four others wake nothing.
+    assert sim.ledger.count("wake") == 2
+    assert sim.ledger.count("command") == 2
+    assert car.controller.last_command.state == "failed"
+    assert car.controller.last_command.reason == "vehicle_unavailable"
+
+    # A command sent afterwards tries again: the car may be back.
+    sim.faults.clear()
+    await car.controller.async_set_amps(11)
+    assert sim.vehicle(1).charge_current_request == 11
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
+async def test_wake_timeout_is_shared_by_the_queue(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    car.controller.wake_timeout = 0.05  # the simulator's clock stands still: the car never wakes
+    results = await asyncio.gather(
+        car.controller.async_start(),
+        car.controller.async_set_amps(8),
+        car.controller.async_stop(),
+        car.controller.async_wake_up(),
+        return_exceptions=True,
+    )
+    assert [getattr(result, "translation_key", None) for result in results] == ["wake_timeout"] * 4
+    assert sim.ledger.count("wake") == 1
+    assert sim.ledger.count("command") == 0
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+@pytest.mark.parametrize(
+    ("status", "error", "key", "words"),
+    [
+        (403, "invalid_scope", "missing_scope", "permission"),
+        (403, "Unauthorized missing scopes", "missing_scope", "permission"),
+        (402, "payment required", "subscription_required", "payment"),
+        (402, "subscription_required", "subscription_required", "payment"),
+    ],
+)
+async def test_scope_and_payment_errors_are_named(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    status: int,
+    error: str,
+    key: str,
+    words: str,
+) -> None:
+    vin = sim.vehicle(1).vin
+    sim.faults.add(status=status, error=error, path="/command/")
+    with pytest.raises(HomeAssistantError) as err:
+        await switch(hass, entity_id(hass, "switch", vin, "charging"), True)
+    assert err.value.translation_key == key
+    assert words in str(err.value)  # the translated message, not the generic one
+    assert sim.ledger.count("command") == 1  # not retried
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"command_protocol_{init_integration.entry_id}")
+        is None
+    )

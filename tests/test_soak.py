@@ -73,6 +73,16 @@ def listener_count(hass: HomeAssistant) -> int:
     return sum(hass.bus.async_listeners().values())
 
 
+def timer_count(hass: HomeAssistant) -> int:
+    """Timers waiting in the event loop (async_track_*, async_call_later, sleeps)."""
+    return sum(1 for handle in hass.loop._scheduled if not handle.cancelled())  # type: ignore[attr-defined]
+
+
+def coordinator_listener_count(entry: MockConfigEntry) -> int:
+    """Entities and helpers listening to the cars' coordinators."""
+    return sum(len(car.coordinator._listeners) for car in entry.runtime_data.cars.values())
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_a_faulty_day(
@@ -118,6 +128,8 @@ async def test_a_faulty_day(
     tracemalloc.start()
     tasks_before = len(asyncio.all_tasks())
     listeners_before = listener_count(hass)
+    timers_before = timer_count(hass)
+    coordinator_before = coordinator_listener_count(init_integration)
     memory_before = tracemalloc.get_traced_memory()[0]
     for h in range(1, 24):
         await hour(h * 3600)
@@ -126,6 +138,8 @@ async def test_a_faulty_day(
     tracemalloc.stop()
     faulted = sum(fault.fired for fault in sim.faults.pending)
     requests = len(sim.ledger)
+    timers_after = timer_count(hass)
+    coordinator_after = coordinator_listener_count(init_integration)
     sim.faults.clear()
     await advance(hass, freezer, sim, 1800, step=60)
 
@@ -139,12 +153,20 @@ async def test_a_faulty_day(
     assert status["state"] in ("online", "asleep")
     assert len(asyncio.all_tasks()) <= tasks_before + 2
     assert listener_count(hass) == listeners_before
+    # The same timers are armed at the start and the end of an hour (polls, stale checks, the PV
+    # tick); a few may be in flight at either moment.
+    assert timers_after <= timers_before + 3
+    assert coordinator_after == coordinator_before
     grown_mb = (memory_after - memory_before) / 1e6
     assert grown_mb < 5
     assert 0.05 <= faulted / requests <= 0.15
+    # The figures the README's reliability section quotes (pytest -s tests/test_soak.py).
     print(
         f"\nSOAK requests={requests} faulted={faulted} ({faulted / requests:.1%}) "
         f"memory_growth={grown_mb:.2f}MB tasks={tasks_before}->{len(asyncio.all_tasks())} "
-        f"listeners={listeners_before}->{listener_count(hass)} soc={sim.vehicle(1).battery_level:.1f} "
-        f"cost=${sim.ledger.cost():.3f} asleep={sim.vehicle(1).asleep_seconds() / 3600:.1f}h"
+        f"bus_listeners={listeners_before}->{listener_count(hass)} "
+        f"timers={timers_before}->{timers_after} "
+        f"coordinator_listeners={coordinator_before}->{coordinator_after} "
+        f"soc={sim.vehicle(1).battery_level:.1f} cost=${sim.ledger.cost():.3f} "
+        f"asleep={sim.vehicle(1).asleep_seconds() / 3600:.1f}h"
     )

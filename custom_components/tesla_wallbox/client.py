@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import datetime as dt
+from email.utils import parsedate_to_datetime
+import math
 import os
 from typing import Any, cast
 
@@ -38,6 +40,18 @@ _KEY_REJECTED: tuple[type[BaseException], ...] = (
     tfe.CouldNotRetrieveKeyFault,
     tfe.TeslaFleetMessageFaultUnknownKeyId,
     tfe.TeslaFleetMessageFaultInactiveKey,
+)
+# 403 for a token without a scope the request needs: 1.18 raises InvalidScope, 1.4 only Forbidden.
+_MISSING_SCOPE: tuple[type[BaseException], ...] = tuple(
+    cls for cls in (getattr(tfe, "InvalidScope", None),) if isinstance(cls, type)
+)
+MISSING_SCOPE_HINT = "scope"
+# 402: pay-per-use billing not set up, credits used up, or no Teslemetry subscription.
+_PAYMENT_REQUIRED: tuple[type[BaseException], ...] = (
+    tfe.PaymentRequired,
+    tfe.SubscriptionRequired,
+    tfe.VehicleSubscriptionRequired,
+    tfe.InsufficientCredits,
 )
 _AUTH_ERRORS: tuple[type[BaseException], ...] = (
     tfe.OAuthExpired,
@@ -93,6 +107,18 @@ class TransientError(TeslaWallboxError):
     key = "cannot_connect"
 
 
+class MissingScopeError(TeslaWallboxError):
+    """403: the token lacks a permission (scope) the request needs."""
+
+    key = "missing_scope"
+
+
+class PaymentRequiredError(TeslaWallboxError):
+    """402: the account must pay (Fleet billing, credits) or subscribe (Teslemetry) first."""
+
+    key = "subscription_required"
+
+
 def map_error(err: BaseException) -> TeslaWallboxError:
     """Our exception for any error the library or aiohttp raised."""
     if isinstance(err, TeslaWallboxError):
@@ -103,16 +129,23 @@ def map_error(err: BaseException) -> TeslaWallboxError:
         return AuthError(type(err).__name__)
     if isinstance(err, tfe.RateLimited):
         data = err.data if isinstance(err.data, dict) else {}
-        return RateLimitedError(_seconds(data.get("after")))
+        after = _seconds(data.get("after"))
+        return RateLimitedError(after if after is not None else _seconds(data.get("reset")))
     if isinstance(err, _KEY_REJECTED):
         return CommandProtocolError(type(err).__name__)
     if isinstance(err, tfe.VehicleOffline):
         return VehicleUnavailableError("408")
+    if isinstance(err, _MISSING_SCOPE):
+        return MissingScopeError(_error_text(err) or type(err).__name__)
     status = getattr(err, "status", None)
+    if isinstance(err, _PAYMENT_REQUIRED) or status == 402:
+        return PaymentRequiredError(_error_text(err) or type(err).__name__)
     if isinstance(err, tfe.Forbidden) or status == 403:
         message = _error_text(err)
         if COMMAND_PROTOCOL_HINT in message.lower():
             return CommandProtocolError(message)
+        if MISSING_SCOPE_HINT in message.lower():
+            return MissingScopeError(message)
         return TeslaWallboxError(f"403 {message}")
     if isinstance(status, int) and status >= 500:
         return TransientError(str(status))
@@ -123,6 +156,11 @@ def map_error(err: BaseException) -> TeslaWallboxError:
     return TeslaWallboxError(f"{type(err).__name__} {status or ''}".strip())
 
 
+def _billed(status: Any) -> bool:
+    """Tesla bills answers below 500, but not a refused token (no account to bill)."""
+    return isinstance(status, int) and status < 500 and status != 401
+
+
 def _error_text(err: BaseException) -> str:
     data = getattr(err, "data", None)
     if isinstance(data, dict):
@@ -131,19 +169,34 @@ def _error_text(err: BaseException) -> str:
 
 
 def _seconds(value: Any) -> float | None:
+    """Seconds from a Retry-After: a number of seconds, or an HTTP date (RFC 9110)."""
+    if value is None:
+        return None
     try:
         seconds = float(value)
     except (TypeError, ValueError):
+        return _seconds_until(str(value))
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_until(http_date: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
         return None
-    return seconds if seconds >= 0 else None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)  # HTTP dates are GMT
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 @dataclass
 class CallCounter:
-    """Billable requests per category for one day (responses below 500 are billed)."""
+    """Billable requests per category for one day (answers below 500 but 401 are billed)."""
 
     day: dt.date | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # Called after every count, to persist the day's figures.
+    on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def record(self, category: str, today: dt.date) -> None:
         """Count one billable request."""
@@ -151,6 +204,29 @@ class CallCounter:
             self.day = today
             self.counts = {}
         self.counts[category] = self.counts.get(category, 0) + 1
+        if self.on_change is not None:
+            self.on_change()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The day and its counts, as stored."""
+        return {"day": self.day.isoformat() if self.day else None, "counts": dict(self.counts)}
+
+    def restore(self, stored: Any, today: dt.date) -> None:
+        """Take back today's counts from before a restart; another day's are dropped."""
+        if not isinstance(stored, dict) or not isinstance(stored.get("counts"), dict):
+            return
+        try:
+            day = dt.date.fromisoformat(str(stored.get("day")))
+        except ValueError:
+            return
+        if day != today:
+            return
+        self.day = day
+        self.counts = {
+            str(category): count
+            for category, count in stored["counts"].items()
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0
+        }
 
     def cost(self, today: dt.date) -> float:
         """Today's cost at Tesla's list prices."""
@@ -203,6 +279,10 @@ class VehicleClient:
         self._today = today
         self.calls = CallCounter()
 
+    def restore_calls(self, stored: Any) -> None:
+        """Take back today's billable counts from the store (a new day starts from zero)."""
+        self.calls.restore(stored, self._today())
+
     async def _call(self, category: str, request: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         """Run one request with a timeout; count it when Tesla would bill it."""
         try:
@@ -211,7 +291,7 @@ class VehicleClient:
         except (Exception, tfe.TeslaFleetError) as err:
             mapped = map_error(err)
             status = getattr(err, "status", None)
-            if isinstance(status, int) and status < 500 and category != "state":
+            if _billed(status) and category != "state":
                 self.calls.record(category, self._today())
             LOGGER.debug("%s %s failed: %s", self.vin[-4:], category, mapped)
             raise mapped from err
@@ -277,11 +357,17 @@ class AccountClient:
         session: aiohttp.ClientSession,
         connect: Connect,
         today: Callable[[], dt.date] = dt.date.today,
+        proxy_session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """proxy_session: for the command proxy only (it may skip certificate checks)."""
         self._today = today
         self.api = _build_api(session, connect)
         self._command_api = (
-            TeslaFleetApi(session, access_token=connect.token, server=connect.proxy_url.rstrip("/"))
+            TeslaFleetApi(
+                proxy_session or session,
+                access_token=connect.token,
+                server=connect.proxy_url.rstrip("/"),
+            )
             if connect.proxy_url
             else self.api
         )

@@ -16,7 +16,6 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
 
 from .client import (
     AuthError,
@@ -38,13 +37,13 @@ from .const import (
     LOW_TARGET_MIN,
 )
 from .coordinator import WallboxCoordinator
-from .storage import CarStore
+from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
+from .storage import CALLS_KEY, SOFT_TARGET_KEY, CarStore
 from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
 
 WAKE_POLL_INTERVAL = 2.0
 # The most amps any Tesla takes on AC, used while the car's own maximum is not known yet.
 FALLBACK_MAX_AMPS = 48
-COMMAND_PROTOCOL_URL = "https://developer.tesla.com/docs/fleet-api/endpoints/vehicle-commands"
 
 _SUCCESS_REASONS = {
     "charge_start": {"is_charging", "requested", "already_set"},
@@ -124,13 +123,35 @@ class ChargeController:
         self.wake_timeout = float(entry.options.get(CONF_WAKE_TIMEOUT, DEFAULT_WAKE_TIMEOUT))
         self.allow_low_target = bool(entry.options.get(CONF_ALLOW_LOW_TARGET, False))
         self.last_command: CommandRecord | None = None
-        soft = store.get(self.vin, "soft_target")
-        self.soft_target: int | None = soft if isinstance(soft, int) else None
+        self.soft_target: int | None = self._stored_soft_target()
         coordinator.soft_target = self.soft_target
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
         self._running: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._source: str = Source.USER  # of the command being sent
+        # Failed wake-ups so far, and the last one's error: commands queued behind a failed
+        # wake-up fail with it at once instead of each waking the car again.
+        self._wake_failures = 0
+        self._wake_error: HomeAssistantError | None = None
+        # Today's billable requests survive a reload or restart, for the cost sensor.
+        client.restore_calls(store.get(self.vin, CALLS_KEY))
+        client.calls.on_change = self._save_calls
+
+    def _stored_soft_target(self) -> int | None:
+        """The soft target from before a restart, unless targets below 50 % are switched off."""
+        soft = self._store.get(self.vin, SOFT_TARGET_KEY)
+        if not isinstance(soft, int) or isinstance(soft, bool):
+            return None
+        if not self.allow_low_target:
+            # Our stop goes with the option; the car's own limit (50 %) stays as it is.
+            LOGGER.info("Targets below 50 %% are off: the soft target of %s %% is cleared", soft)
+            self._store.set(self.vin, SOFT_TARGET_KEY, None)
+            return None
+        return soft
+
+    @callback
+    def _save_calls(self) -> None:
+        self._store.set(self.vin, CALLS_KEY, self._client.calls.as_dict())
 
     # ----- validation (nothing is sent for invalid input) ------------------------------------
 
@@ -183,10 +204,16 @@ class ChargeController:
         await self.async_execute([Command("stop")], source)
 
     async def async_wake_up(self) -> None:
-        """Wake the car on the user's request, then read its data."""
+        """Wake the car on the user's request, then read its data.
+
+        A wake-up is billed ($0.02): the free state endpoint tells first whether it is needed.
+        """
+        wake_failures = self._wake_failures
         async with self._lock:
             self.coordinator.check_not_rate_limited()
-            await self._wake()
+            self._check_no_failed_wake(wake_failures)
+            if await self._connection() is not Connection.ONLINE:
+                await self._wake()
         await self.coordinator.async_user_refresh()
 
     async def async_set_amps(self, amps: float, source: str = Source.USER) -> None:
@@ -207,6 +234,7 @@ class ChargeController:
             raise _error("cannot_connect")
         first = checked[0]
         self._record(first, CommandState.PENDING, "", source)
+        wake_failures = self._wake_failures
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
@@ -216,6 +244,7 @@ class ChargeController:
                     self._source = source
                     self._record(command, CommandState.PENDING, "", source)
                     try:
+                        self._check_no_failed_wake(wake_failures)
                         reason = await self._send(command)
                     except HomeAssistantError as err:
                         self._record(command, CommandState.FAILED, _reason_of(err), source)
@@ -264,7 +293,8 @@ class ChargeController:
         try:
             return await self._dispatch(command)
         except VehicleUnavailableError as err:
-            raise _error("vehicle_unavailable") from err
+            # Still out of reach after a wake-up: the commands queued behind this one share it.
+            raise self._wake_failed(_error("vehicle_unavailable")) from err
 
     async def _dispatch(self, command: Command) -> str:
         if command.name == "start":
@@ -307,18 +337,12 @@ class ChargeController:
         """Await one command request; translate failures into HA errors."""
         try:
             outcome: CommandOutcome = await request
-        except AuthError as err:
-            self._entry.async_start_reauth(self.hass)
-            raise _error("auth_failed") from err
-        except CommandProtocolError as err:
-            self._raise_command_protocol_issue()
-            raise _error("command_protocol_required") from err
         except VehicleUnavailableError:
             raise
         except TeslaWallboxError as err:
-            self.coordinator.note_command_error(err)
-            raise _error(err.key) from err
-        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+            raise self._failure(err) from err
+        # The car took a command from us: whatever refused our key before is solved.
+        async_delete_command_protocol_issue(self.hass, self._entry)
         if not outcome.result and outcome.reason not in _SUCCESS_REASONS[name]:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -335,16 +359,48 @@ class ChargeController:
             connection = await self._client.wake()
             while connection is not Connection.ONLINE:
                 if loop.time() + WAKE_POLL_INTERVAL > deadline:
-                    raise _error("wake_timeout", timeout=str(round(self.wake_timeout)))
+                    timeout = str(round(self.wake_timeout))
+                    raise self._wake_failed(_error("wake_timeout", timeout=timeout))
                 await asyncio.sleep(WAKE_POLL_INTERVAL)
                 connection = await self._client.state()
-        except AuthError as err:
-            self._entry.async_start_reauth(self.hass)
-            raise _error("auth_failed") from err
         except TeslaWallboxError as err:
-            self.coordinator.note_command_error(err)
-            raise _error(err.key) from err
+            raise self._wake_failed(self._failure(err)) from err
         self.coordinator.note_online()
+
+    async def _connection(self) -> Connection | None:
+        """The car's connectivity, from the state endpoint (free, and it never wakes the car)."""
+        try:
+            return await self._client.state()
+        except VehicleUnavailableError:
+            return None  # not expected from this endpoint; a wake-up finds out
+        except TeslaWallboxError as err:
+            raise self._failure(err) from err
+
+    def _failure(self, err: TeslaWallboxError) -> HomeAssistantError:
+        """The HA error for a failed request, after what the failure asks of us."""
+        if isinstance(err, AuthError):
+            self._entry.async_start_reauth(self.hass)
+        elif isinstance(err, CommandProtocolError):
+            async_raise_command_protocol_issue(self.hass, self._entry)
+        else:
+            self.coordinator.note_command_error(err)
+        return _error(err.key)
+
+    def _wake_failed(self, error: HomeAssistantError) -> HomeAssistantError:
+        """Remember a failed wake-up, so that the commands waiting behind it fail with it."""
+        self._wake_failures += 1
+        self._wake_error = error
+        return error
+
+    def _check_no_failed_wake(self, failures_before: int) -> None:
+        """Fail at once if a wake-up failed while this command waited for the lock."""
+        error = self._wake_error
+        if self._wake_failures != failures_before and error is not None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=error.translation_key,
+                translation_placeholders=error.translation_placeholders,
+            )
 
     @callback
     def _after(
@@ -368,7 +424,7 @@ class ChargeController:
     async def _set_soft_target(self, soft: int | None) -> None:
         self.soft_target = soft
         self.coordinator.set_soft_target(soft)
-        await self._store.async_set_now(self.vin, "soft_target", soft)
+        await self._store.async_set_now(self.vin, SOFT_TARGET_KEY, soft)
 
     @callback
     def async_check_soft_target(self) -> None:
@@ -393,23 +449,6 @@ class ChargeController:
             LOGGER.warning("Could not stop charging at the soft target: %s", err)
 
     # ----- bookkeeping ---------------------------------------------------------------------------
-
-    @property
-    def _issue_id(self) -> str:
-        return f"command_protocol_{self._entry.entry_id}"
-
-    def _raise_command_protocol_issue(self) -> None:
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id,
-            is_fixable=False,
-            is_persistent=False,
-            learn_more_url=COMMAND_PROTOCOL_URL,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="command_protocol_required",
-            translation_placeholders={"title": self._entry.title},
-        )
 
     @callback
     def _record(self, command: Command, state: CommandState, reason: str, source: str) -> None:

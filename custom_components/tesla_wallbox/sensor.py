@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -66,6 +67,11 @@ def _last_command_attrs(car: Car) -> dict[str, Any]:
     }
 
 
+def _cost_attrs(car: Car) -> dict[str, Any]:
+    calls = car.coordinator.client.calls
+    return dict(calls.counts) if calls.day == dt_util.now().date() else {}
+
+
 def _pv_attrs(car: Car) -> dict[str, Any]:
     decision = car.surplus.decision
     if decision is None:
@@ -85,6 +91,7 @@ class WallboxSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[Car], StateType]
     attr_fn: Callable[[Car], dict[str, Any]] | None = None
+    last_reset_fn: Callable[[Car], datetime] | None = None
     needs_car_data: bool = True
     follows_pv: bool = False
 
@@ -213,7 +220,9 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         needs_car_data=False,
         value_fn=lambda car: round(car.coordinator.client.calls.cost(dt_util.now().date()), 4),
-        attr_fn=lambda car: dict(car.coordinator.client.calls.counts),
+        attr_fn=_cost_attrs,
+        # The cost starts again at midnight: without last_reset, statistics would see a refund.
+        last_reset_fn=lambda car: dt_util.start_of_local_day(),
     ),
     WallboxSensorDescription(
         key="car_number",
@@ -256,6 +265,13 @@ class WallboxSensor(WallboxEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The sensor's value."""
         return self.entity_description.value_fn(self.car)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """When a total that starts again (the cost of the day) last started."""
+        if self.entity_description.last_reset_fn is None:
+            return None
+        return self.entity_description.last_reset_fn(self.car)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

@@ -13,6 +13,9 @@ from .const import DOMAIN
 STORAGE_VERSION = 1
 SAVE_DELAY = 5.0
 CAR_NUMBERS_KEY = f"{DOMAIN}.car_numbers"
+# Per-car keys
+SOFT_TARGET_KEY = "soft_target"
+CALLS_KEY = "calls"  # today's billable requests: {"day": "2026-11-23", "counts": {"data": 3}}
 
 
 class CarStore:

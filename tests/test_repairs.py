@@ -1,0 +1,43 @@
+"""repairs.py: the "signed commands required / virtual key not paired" issue, raised and deleted."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.tesla_wallbox.const import DOMAIN
+from custom_components.tesla_wallbox.repairs import (
+    COMMAND_PROTOCOL_URL,
+    async_delete_command_protocol_issue,
+    async_raise_command_protocol_issue,
+    command_protocol_issue_id,
+)
+
+
+async def test_raise_and_delete(hass: HomeAssistant) -> None:
+    """What the coordinator calls for a 403 while polling, and the controller for a command."""
+    entry = MockConfigEntry(domain=DOMAIN, title="My Tesla account")
+    entry.add_to_hass(hass)
+    other = MockConfigEntry(domain=DOMAIN, title="Another account")
+    other.add_to_hass(hass)
+    registry = ir.async_get(hass)
+    assert command_protocol_issue_id(entry) == f"command_protocol_{entry.entry_id}"
+
+    async_raise_command_protocol_issue(hass, entry)
+    async_raise_command_protocol_issue(hass, entry)  # raised again: still one issue
+    async_raise_command_protocol_issue(hass, other)
+    issue = registry.async_get_issue(DOMAIN, command_protocol_issue_id(entry))
+    assert issue is not None
+    assert issue.translation_key == "command_protocol_required"
+    assert issue.translation_placeholders == {"title": "My Tesla account"}
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.learn_more_url == COMMAND_PROTOCOL_URL
+    assert not issue.is_fixable
+    assert len([i for (domain, _), i in registry.issues.items() if domain == DOMAIN]) == 2
+
+    async_delete_command_protocol_issue(hass, entry)
+    assert registry.async_get_issue(DOMAIN, command_protocol_issue_id(entry)) is None
+    # Each entry has its own issue; deleting one leaves the other.
+    assert registry.async_get_issue(DOMAIN, command_protocol_issue_id(other)) is not None
+    async_delete_command_protocol_issue(hass, entry)  # nothing to delete: no error
