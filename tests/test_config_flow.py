@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import CONF_TOKEN
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -60,6 +61,7 @@ async def test_custom_server_contract(hass: HomeAssistant, sim: Simulator) -> No
         CONF_TOKEN: TOKEN,
         CONF_VINS: [vin],
         CONF_VEHICLES: {vin: sim.vehicle(1).display_name},
+        CONF_VERIFY_SSL: True,  # the default when a script leaves it out
     }
     assert result["options"][CONF_PV_ZONE] == "zone.home"
     assert len(result["options"][CONF_API_KEY]) >= 24
@@ -111,13 +113,26 @@ async def test_no_vehicles(hass: HomeAssistant, sim: Simulator) -> None:
     assert result["errors"] == {"base": "no_vehicles"}
 
 
-@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
-async def test_pick_some_cars_then_the_rest(hass: HomeAssistant, sim: Simulator) -> None:
-    first, second = list(sim.vehicles)
+async def _custom_flow_to_vehicles(hass: HomeAssistant, url: str) -> dict[str, Any]:
     result = await _start(hass, "custom")
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+        result["flow_id"], {CONF_URL: url, CONF_TOKEN: TOKEN}
     )
+    assert result["step_id"] == "vehicles", result
+    return result
+
+
+def _offered(result: dict[str, Any]) -> list[str]:
+    schema = result["data_schema"].schema
+    return [option["value"] for option in next(iter(schema.values())).config["options"]]
+
+
+@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
+async def test_pick_some_cars_then_add_the_rest(hass: HomeAssistant, sim: Simulator) -> None:
+    """Cars left out at setup are added to the same entry later; its unique id stays."""
+    first, second = list(sim.vehicles)
+    names = {vin: sim.vehicles[vin].display_name for vin in (first, second)}
+    result = await _custom_flow_to_vehicles(hass, sim.url)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: []})
     assert result["errors"] == {CONF_VINS: "no_vehicle_selected"}
     with pytest.raises(InvalidData):  # the form only offers the account's cars
@@ -126,20 +141,126 @@ async def test_pick_some_cars_then_the_rest(hass: HomeAssistant, sim: Simulator)
         )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: [first]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    # The same account again: the car set up is not offered, and the same account is refused.
-    result = await _start(hass, "custom")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
-    )
-    assert result["step_id"] == "vehicles"
-    schema = result["data_schema"].schema
-    options = next(iter(schema.values())).config["options"]
-    assert [option["value"] for option in options] == [second]
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    unique_id = entry.unique_id
+    assert list(entry.runtime_data.cars) == [first]
+
+    # The same account again: only the car not set up yet is offered, and it joins the entry.
+    result = await _custom_flow_to_vehicles(hass, sim.url)
+    assert _offered(result) == [second]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_VINS: [second]}
     )
     assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "vehicles_added"
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+    assert entry.unique_id == unique_id
+    assert entry.data[CONF_VINS] == [first, second]
+    assert entry.data[CONF_VEHICLES] == names
+    assert entry.title == f"{names[first]}, {names[second]}"  # the title we made follows
+    assert entry.state is ConfigEntryState.LOADED
+    assert list(entry.runtime_data.cars) == [first, second]  # reloaded with both
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, second)})
+    assert device is not None
+    assert device.config_entries == {entry.entry_id}
+
+    # Every car is set up now: a third run stops at once.
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: TOKEN}
+    )
+    assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_new_car_on_the_account_joins_its_entry(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A car bought later: the account's VIN set changes, yet it is still one entry."""
+    entry = init_integration
+    hass.config_entries.async_update_entry(entry, title="My garage")
+    old = sim.vehicle(1).vin
+    new = sim.add_vehicle().vin
+    result = await _custom_flow_to_vehicles(hass, sim.url)
+    assert _offered(result) == [new]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: [new]})
+    assert result["reason"] == "vehicles_added"
+    await hass.async_block_till_done()
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    assert entry.unique_id == "sim-account"
+    assert entry.title == "My garage"  # a title the user chose is kept
+    assert entry.data[CONF_VINS] == [old, new]
+    assert entry.data[CONF_TOKEN] == TOKEN  # the entry keeps its own connection
+    assert entry.runtime_data.cars[new].coordinator.data.charge is not None
+    # The first car keeps its number; the new one gets the next.
+    assert entry.runtime_data.cars[old].number == 1
+    assert entry.runtime_data.cars[new].number == 2
+
+
+@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
+async def test_add_cars_while_the_entry_cannot_reach_its_account(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Cars are only added where the entry's own connection lists them; otherwise a clear error."""
+    first, second = list(sim.vehicles)
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry,
+        data={
+            **config_entry.data,
+            CONF_TOKEN: "expired-token",
+            CONF_VINS: [first],
+            CONF_VEHICLES: {first: "Car 1"},
+        },
+    )
+    result = await _custom_flow_to_vehicles(hass, sim.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [second]}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "entry_unreachable"}
+    assert config_entry.data[CONF_VINS] == [first]  # nothing changed
+    # Once that entry is fixed, the same form adds the car.
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_TOKEN: TOKEN}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [second]}
+    )
+    assert result["reason"] == "vehicles_added"
+    assert config_entry.data[CONF_VINS] == [first, second]
+
+
+async def test_car_shared_with_another_account_gets_its_own_entry(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A second account sees a car of the first (a shared driver) plus its own car.
+
+    Its own car cannot be reached through the first entry's token, so it becomes a new entry.
+    """
+    shared = sim.vehicle(1).vin
+    async with Simulator(
+        vehicles=[VehicleConfig(vin=shared), VehicleConfig(vin="5YJ3OTHERACCOUNT1")],
+        token="other-token",
+    ) as other:
+        result = await _start(hass, "custom")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: other.url, CONF_TOKEN: "other-token"}
+        )
+        assert _offered(result) == ["5YJ3OTHERACCOUNT1"]
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: ["5YJ3OTHERACCOUNT1"]}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_URL] == other.url
+        assert result["data"][CONF_VINS] == ["5YJ3OTHERACCOUNT1"]
+        await hass.async_block_till_done()
+        new_entry = result["result"]
+        assert new_entry.unique_id != init_integration.unique_id
+        assert init_integration.data[CONF_VINS] == [shared]  # the first entry is untouched
+        await hass.config_entries.async_unload(new_entry.entry_id)
 
 
 async def test_same_cars_twice_aborts(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.const import CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -34,3 +35,20 @@ async def test_diagnostics_redacted(
     assert car["charge"]["battery_level"] == 40
     assert car["next_poll"]["kind"] == "state"
     assert result["data"]["token"] == "**REDACTED**"
+    assert result["verify_ssl"] is True
+
+
+async def test_diagnostics_show_verification_off(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, config_entry: MockConfigEntry
+) -> None:
+    """Support can see that certificate checks are off for a self-signed custom server."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, CONF_VERIFY_SSL: False}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert await async_setup_component(hass, "diagnostics", {})
+    result = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
+    assert result["verify_ssl"] is False
+    assert result["data"][CONF_VERIFY_SSL] is False

@@ -9,6 +9,7 @@ protobuf Vehicle Command Protocol, so the signed vehicle's command methods are p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 import time
 from typing import Any
 from unittest.mock import patch
@@ -18,9 +19,10 @@ from homeassistant.components.application_credentials import (
     async_import_client_credential,
 )
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 import pytest
@@ -43,6 +45,7 @@ from custom_components.tesla_wallbox.const import (
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import HOME, TOKEN
+from .tls_server import serve_tls
 
 REDIRECT = "https://example.com/auth/external/callback"
 
@@ -242,6 +245,98 @@ async def test_commands_through_proxy(hass: HomeAssistant, sim: Simulator) -> No
         assert sim.vehicle(1).commands == []
         assert sim.ledger.count("data") == 1
         assert proxy.ledger.count("data") == 0
+
+
+async def _fleet_flow_to_signing_step(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, code: str
+) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BACKEND: "fleet"}
+    )
+    result = await _sign_in(hass, hass_client_no_auth, result["flow_id"], result["url"], code)
+    assert result["step_id"] == "fleet"
+    return result
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials", "tesla_at_sim")
+async def test_proxy_with_self_signed_certificate(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    sim: Simulator,
+    tmp_path: Path,
+) -> None:
+    """A tesla-http-proxy over real HTTPS with a self-signed certificate, verification off."""
+    vin = sim.vehicle(1).vin
+    proxy = Simulator(vehicles=[VehicleConfig(vin=vin)], token=TOKEN)
+    async with serve_tls(proxy, tmp_path) as proxy_url:
+        result = await _fleet_flow_to_signing_step(hass, hass_client_no_auth, "code-tls")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PROXY_URL: proxy_url, CONF_VERIFY_SSL: False}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_VINS: [vin]}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_PROXY_URL] == proxy_url
+        assert result["data"][CONF_VERIFY_SSL] is False
+        await hass.async_block_till_done()
+        entry = result["result"]
+        assert entry.state is ConfigEntryState.LOADED
+        await entry.runtime_data.cars[vin].controller.async_set_amps(12)
+        assert [record.name for record in proxy.vehicle(1).commands] == ["set_charging_amps"]
+        assert sim.vehicle(1).commands == []
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("credentials", "tesla_at_sim")
+async def test_proxy_certificate_is_verified_by_default(
+    hass: HomeAssistant, sim: Simulator, tmp_path: Path
+) -> None:
+    """With verification on, a self-signed proxy gets no command; the user sees an error."""
+    vin = sim.vehicle(1).vin
+    sim.oauth.refresh_tokens.add("sim-refresh-seeded")
+    proxy = Simulator(vehicles=[VehicleConfig(vin=vin)], token=TOKEN)
+    async with serve_tls(proxy, tmp_path) as proxy_url:
+        entry = fleet_entry(sim, **{CONF_PROXY_URL: proxy_url})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        with pytest.raises(HomeAssistantError) as caught:
+            await entry.runtime_data.cars[vin].controller.async_set_amps(12)
+        assert caught.value.translation_key == "cannot_connect"  # the certificate was refused
+        assert proxy.vehicle(1).commands == []
+        assert sim.vehicle(1).commands == []
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials", "tesla_at_sim")
+@pytest.mark.parametrize("vehicle_configs", [[VehicleConfig(), VehicleConfig()]])
+async def test_fleet_sign_in_adds_cars_to_the_accounts_entry(
+    hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, sim: Simulator
+) -> None:
+    """Signing in again for an account already set up adds the cars left out to its entry."""
+    first, second = list(sim.vehicles)
+    sim.oauth.refresh_tokens.add("sim-refresh-seeded")
+    entry = fleet_entry(sim)  # holds the first car; its token has expired and refreshes
+    entry.add_to_hass(hass)
+    result = await _fleet_flow_to_signing_step(hass, hass_client_no_auth, "code-add")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    schema = result["data_schema"].schema
+    assert [option["value"] for option in next(iter(schema.values())).config["options"]] == [second]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [second]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "vehicles_added"
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+    assert entry.unique_id == "fleet-account"
+    assert entry.data[CONF_VINS] == [first, second]
+    # The entry's own sign-in listed the cars (its token was refreshed for that).
+    assert sim.oauth.exchanges == ["authorization_code", "refresh_token"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert set(entry.runtime_data.cars) == {first, second}
 
 
 @pytest.mark.usefixtures("credentials", "tesla_at_sim")

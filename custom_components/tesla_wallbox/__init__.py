@@ -5,10 +5,11 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from . import log_filter
-from .const import DOMAIN
+from .const import CONF_VINS, DOMAIN
 from .http_api import async_register_views
 from .models import WallboxConfigEntry, async_build_runtime
 from .storage import CarStore
@@ -41,6 +42,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> b
 async def async_unload_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> bool:
     """Unload the platforms; the coordinators stop with the entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: WallboxConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let the user delete a car that is no longer part of the entry, never one still set up."""
+    vins = set(entry.data.get(CONF_VINS, []))
+    return not any(domain == DOMAIN and vin in vins for domain, vin in device.identifiers)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> None:

@@ -3,7 +3,8 @@
 Also reauthentication, reconfiguration and the options.
 
 The custom-server path is a fixed contract for scripted setups:
-step `user` {backend: "custom"} -> step `custom` {url, token} -> step `vehicles` {vins: [...]}.
+step `user` {backend: "custom"} -> step `custom` {url, token[, verify_ssl]} -> step `vehicles`
+{vins: [...]}. Run again for an account already set up, the flow adds the chosen cars to its entry.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from homeassistant.config_entries import (
     OptionsFlow,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow, selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
 from yarl import URL
 
 from .client import (
-    AccountClient,
     AuthError,
     Connect,
     TeslaWallboxError,
@@ -81,6 +82,7 @@ from .const import (
     LOGGER,
     Backend,
 )
+from .models import account_client, async_connect
 from .surplus import SurplusSettings
 from .surplus_runner import surplus_settings
 
@@ -110,6 +112,11 @@ def account_id(vehicles: list[VehicleInfo]) -> str:
     """An account's identity: its cars (the same cars through any backend are the same account)."""
     vins = ",".join(sorted(vehicle.vin for vehicle in vehicles))
     return hashlib.sha256(vins.encode()).hexdigest()[:24]
+
+
+def _entry_title(vins: list[str], vehicles: Mapping[str, str]) -> str:
+    """An entry's title: its cars' names."""
+    return ", ".join(vehicles.get(vin, vin) for vin in vins)
 
 
 def new_api_key() -> str:
@@ -210,6 +217,8 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         if backend is Backend.CUSTOM:
             schema[vol.Required(CONF_URL)] = URL_SELECTOR
         schema[vol.Required(CONF_TOKEN)] = TOKEN_SELECTOR
+        if backend is Backend.CUSTOM:
+            schema[vol.Required(CONF_VERIFY_SSL, default=True)] = selector.BooleanSelector()
         return self.async_show_form(
             step_id=backend.value,
             data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), user_input),
@@ -254,6 +263,7 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
                 vol.Schema(
                     {
                         vol.Optional(CONF_PROXY_URL): URL_SELECTOR,
+                        vol.Required(CONF_VERIFY_SSL, default=True): selector.BooleanSelector(),
                         vol.Optional(CONF_PRIVATE_KEY): selector.TextSelector(),
                     }
                 ),
@@ -266,7 +276,11 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         proxy = (user_input.get(CONF_PROXY_URL) or "").strip()
         key = (user_input.get(CONF_PRIVATE_KEY) or "").strip()
         errors: dict[str, str] = {}
-        extra: dict[str, Any] = {CONF_PROXY_URL: None, CONF_PRIVATE_KEY: None}
+        extra: dict[str, Any] = {
+            CONF_PROXY_URL: None,
+            CONF_PRIVATE_KEY: None,
+            CONF_VERIFY_SSL: bool(user_input.get(CONF_VERIFY_SSL, True)),
+        }
         if proxy:
             extra[CONF_PROXY_URL] = _valid_url(proxy)
             if extra[CONF_PROXY_URL] is None:
@@ -278,33 +292,29 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
     async def async_step_vehicles(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Pick the cars that become wallboxes."""
+        """Pick the cars that become wallboxes; for an account already set up, the cars to add."""
         taken = self._configured_vins()
         choices = [vehicle for vehicle in self._vehicles if vehicle.vin not in taken]
         if not choices:
             return self.async_abort(reason="already_configured")
         errors: dict[str, str] = {}
         if user_input is not None:
-            chosen = [
-                vin for vin in user_input.get(CONF_VINS, []) if vin in {v.vin for v in choices}
-            ]
-            if not chosen or len(chosen) != len(user_input.get(CONF_VINS, [])):
+            offered = {vehicle.vin for vehicle in choices}
+            wanted = user_input.get(CONF_VINS, [])
+            chosen = [vin for vin in wanted if vin in offered]
+            if not chosen or len(chosen) != len(wanted):
                 errors[CONF_VINS] = "no_vehicle_selected"
+            elif (entry := self._account_entry()) is None:
+                return await self._async_create_account_entry(chosen)
             else:
-                await self.async_set_unique_id(account_id(self._vehicles))
-                self._abort_if_unique_id_configured()
-                names = {vehicle.vin: vehicle.name for vehicle in self._vehicles}
-                data = {
-                    **self._data,
-                    CONF_VINS: chosen,
-                    CONF_VEHICLES: {vin: names[vin] for vin in chosen},
-                }
-                title = ", ".join(names[vin] for vin in chosen)
-                return self.async_create_entry(
-                    title=title,
-                    data=data,
-                    options={CONF_PV_ZONE: DEFAULT_PV_ZONE, CONF_API_KEY: new_api_key()},
-                )
+                reachable = await self._async_entry_reaches(entry, chosen)
+                if reachable is None:
+                    errors["base"] = "entry_unreachable"
+                elif reachable:
+                    return self._async_add_to_entry(entry, chosen)
+                else:
+                    # The overlap is a car shared with another account: these cars get their own.
+                    return await self._async_create_account_entry(chosen)
         return self.async_show_form(
             step_id="vehicles",
             data_schema=vol.Schema(
@@ -335,6 +345,56 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             for vin in entry.data.get(CONF_VINS, [])
         }
 
+    def _account_entry(self) -> ConfigEntry | None:
+        """The entry that already holds the most of this account's cars, if any does."""
+        listed = {vehicle.vin for vehicle in self._vehicles}
+        best: ConfigEntry | None = None
+        most = 0
+        for entry in self._async_current_entries(include_ignore=False):
+            overlap = len(listed.intersection(entry.data.get(CONF_VINS, [])))
+            if overlap > most:
+                best, most = entry, overlap
+        return best
+
+    async def _async_entry_reaches(self, entry: ConfigEntry, vins: list[str]) -> bool | None:
+        """Whether the entry's own connection lists these cars (None: it cannot be reached)."""
+        try:
+            client = account_client(self.hass, entry.data, await async_connect(self.hass, entry))
+            listed = {vehicle.vin for vehicle in await client.list_vehicles()}
+        except (HomeAssistantError, TeslaWallboxError) as err:
+            LOGGER.debug("The entry %s cannot list its cars: %s", entry.title, err)
+            return None
+        return listed.issuperset(vins)
+
+    async def _async_create_account_entry(self, chosen: list[str]) -> ConfigFlowResult:
+        await self.async_set_unique_id(account_id(self._vehicles))
+        self._abort_if_unique_id_configured()
+        names = {vehicle.vin: vehicle.name for vehicle in self._vehicles}
+        vehicles = {vin: names[vin] for vin in chosen}
+        return self.async_create_entry(
+            title=_entry_title(chosen, vehicles),
+            data={**self._data, CONF_VINS: chosen, CONF_VEHICLES: vehicles},
+            options={CONF_PV_ZONE: DEFAULT_PV_ZONE, CONF_API_KEY: new_api_key()},
+        )
+
+    @callback
+    def _async_add_to_entry(self, entry: ConfigEntry, chosen: list[str]) -> ConfigFlowResult:
+        """Add cars to their account's entry; its connection and unique id stay as they are."""
+        names = {vehicle.vin: vehicle.name for vehicle in self._vehicles}
+        old_vins: list[str] = entry.data.get(CONF_VINS, [])
+        old_vehicles: dict[str, str] = entry.data.get(CONF_VEHICLES, {})
+        vins = [*old_vins, *chosen]
+        vehicles = {**old_vehicles, **{vin: names[vin] for vin in chosen}}
+        title = entry.title
+        if title == _entry_title(old_vins, old_vehicles):  # our title, not one the user chose
+            title = _entry_title(vins, vehicles)
+        return self.async_update_reload_and_abort(
+            entry,
+            title=title,
+            data_updates={CONF_VINS: vins, CONF_VEHICLES: vehicles},
+            reason="vehicles_added",
+        )
+
     async def _async_check_credentials(
         self, backend: Backend, data: dict[str, Any], user_input: dict[str, Any]
     ) -> dict[str, str]:
@@ -342,6 +402,7 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         data[CONF_TOKEN] = user_input[CONF_TOKEN].strip()
         if backend is Backend.CUSTOM:
             data[CONF_URL] = _valid_url(user_input[CONF_URL])
+            data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
             if data[CONF_URL] is None:
                 return {CONF_URL: "invalid_url"}
         return await self._async_try_connect(data)
@@ -359,7 +420,7 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             proxy_url=data.get(CONF_PROXY_URL),
             private_key_path=data.get(CONF_PRIVATE_KEY),
         )
-        client = AccountClient(async_get_clientsession(self.hass), connect)
+        client = account_client(self.hass, data, connect)
         try:
             await client.load_private_key()
         except TeslaWallboxError:
@@ -438,6 +499,10 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         if backend is Backend.CUSTOM:
             schema[vol.Required(CONF_URL, default=entry.data.get(CONF_URL))] = URL_SELECTOR
         schema[vol.Required(CONF_TOKEN)] = TOKEN_SELECTOR
+        if backend is Backend.CUSTOM:
+            schema[vol.Required(CONF_VERIFY_SSL, default=entry.data.get(CONF_VERIFY_SSL, True))] = (
+                selector.BooleanSelector()
+            )
         return self.async_show_form(
             step_id="reconfigure", data_schema=vol.Schema(schema), errors=errors
         )

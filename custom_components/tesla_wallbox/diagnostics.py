@@ -17,7 +17,7 @@ from .const import (
     CONF_VEHICLES,
     CONF_VINS,
 )
-from .models import WallboxConfigEntry
+from .models import WallboxConfigEntry, verify_ssl
 
 TO_REDACT = {
     CONF_TOKEN,
@@ -68,5 +68,12 @@ async def async_get_config_entry_diagnostics(
             }
         )
     return async_redact_data(
-        {"data": dict(entry.data), "options": dict(entry.options), "cars": cars}, TO_REDACT
+        {
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+            # Whether certificates are checked in effect (only a custom server or proxy may skip).
+            "verify_ssl": verify_ssl(entry.data),
+            "cars": cars,
+        },
+        TO_REDACT,
     )

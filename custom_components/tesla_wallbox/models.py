@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryNotReady,
-    HomeAssistantError,
-)
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
@@ -70,6 +69,36 @@ def car_numbers(hass: HomeAssistant) -> CarNumbers:
     return numbers
 
 
+def verify_ssl(data: Mapping[str, Any]) -> bool:
+    """Whether to check the server's certificate (off only for a self-signed tesla-http-proxy)."""
+    backend = Backend(data[CONF_BACKEND])
+    if backend is Backend.CUSTOM or (backend is Backend.FLEET and data.get(CONF_PROXY_URL)):
+        return bool(data.get(CONF_VERIFY_SSL, True))
+    return True
+
+
+def client_session(hass: HomeAssistant, data: Mapping[str, Any]) -> aiohttp.ClientSession:
+    """HA's shared session, without certificate checks where the entry turned them off."""
+    return async_get_clientsession(hass, verify_ssl=verify_ssl(data))
+
+
+def account_client(hass: HomeAssistant, data: Mapping[str, Any], connect: Connect) -> AccountClient:
+    """The account's client. Tesla's own servers are always verified: only the custom server,
+    or the Fleet backend's command proxy, may go without certificate checks."""
+    if Backend(data[CONF_BACKEND]) is Backend.CUSTOM:
+        return AccountClient(client_session(hass, data), connect, today=_today)
+    return AccountClient(
+        async_get_clientsession(hass),
+        connect,
+        today=_today,
+        proxy_session=client_session(hass, data),
+    )
+
+
+def _today() -> date:
+    return dt_util.now().date()
+
+
 async def async_connect(hass: HomeAssistant, entry: ConfigEntry) -> Connect:
     """How to reach the entry's account; for Fleet, with a token that refreshes itself."""
     data = entry.data
@@ -109,11 +138,7 @@ async def async_connect(hass: HomeAssistant, entry: ConfigEntry) -> Connect:
 
 async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) -> WallboxRuntime:
     """Build the clients, coordinators and controllers, and poll each car once."""
-    account = AccountClient(
-        async_get_clientsession(hass),
-        await async_connect(hass, entry),
-        today=lambda: dt_util.now().date(),
-    )
+    account = account_client(hass, entry.data, await async_connect(hass, entry))
     try:
         await account.load_private_key()
     except TeslaWallboxError as err:
@@ -137,11 +162,10 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         surplus = SurplusRunner(hass, entry, coordinator, controller, store)
         cars[vin] = Car(vin, name, number, coordinator, controller, energy, surplus)
     for car in cars.values():
-        try:
-            await car.coordinator.async_config_entry_first_refresh()
-        except ConfigEntryAuthFailed:
-            raise
+        await car.coordinator.async_config_entry_first_refresh()
         car.energy.async_update()
+        # A soft target passed while HA was down: stop now, not one charging interval later.
+        car.controller.async_check_soft_target()
         for listener in (car.controller.async_check_soft_target, car.energy.async_update):
             entry.async_on_unload(car.coordinator.async_add_listener(listener))
         entry.async_on_unload(car.surplus.async_start())
