@@ -64,6 +64,7 @@ def source(data: ChargeData | None = None, **fields: Any) -> GoeSource:
         "name": "Model 3",
         "serial": "000001",
         "firmware": "0.1.0",
+        "online": True,
     }
     values.update(fields)
     return GoeSource(**values)
@@ -95,7 +96,8 @@ def test_car_state(state: str, expected: int) -> None:
     values = status_values(source(charge(state)))
     assert values["car"] == expected
     assert values["err"] == (12 if state == NO_POWER else 0)
-    assert values["trx"] == (None if state == DISCONNECTED else 0)
+    # A transaction without a card while charging; none while plugged in and waiting.
+    assert values["trx"] == (0 if state in (STARTING, CHARGING) else None)
 
 
 def test_no_data_yet() -> None:
@@ -343,6 +345,65 @@ def test_empty_set() -> None:
     assert (plan.results, plan.actions, plan.accepted) == ({}, [], True)
 
 
+# ----- su: evcc's wake-up ------------------------------------------------------------------------
+
+ASLEEP = replace(source(), online=False)
+
+
+@pytest.mark.parametrize("text", ["1", "true", "1.0"])  # evcc sends 1, a go-e takes true
+def test_wake_up_a_car_that_is_not_online(text: str) -> None:
+    plan = plan_set([("su", text)], ASLEEP)
+    assert (plan.results, plan.actions, plan.wake) == ({"su": True}, [], True)
+
+
+@pytest.mark.parametrize("text", ["0", "false", "0.0"])
+def test_su_false_does_nothing(text: str) -> None:
+    plan = plan_set([("su", text)], ASLEEP)
+    assert (plan.results, plan.actions, plan.wake) == ({"su": True}, [], False)
+
+
+def test_su_on_an_online_car_does_nothing() -> None:
+    plan = plan_set([("su", "1")], source())
+    assert (plan.results, plan.actions, plan.wake) == ({"su": True}, [], False)
+
+
+def test_su_before_any_data_wakes() -> None:
+    """A car asleep since set-up: a wake-up is how it gets read at all."""
+    plan = plan_set([("su", "1")], replace(NO_DATA, online=False))
+    assert (plan.results, plan.wake) == ({"su": True}, True)
+
+
+@pytest.mark.parametrize("text", ["2", "-1", "0.5", '"1"', "null", "[1]", "yes", ""])
+def test_su_refused(text: str) -> None:
+    plan = plan_set([("su", text)], ASLEEP)
+    assert isinstance(plan.results["su"], str)
+    assert not plan.wake
+
+
+def test_su_with_a_command_needs_no_wake_of_its_own() -> None:
+    plan = plan_set([("su", "1"), ("amp", "8")], ASLEEP)
+    assert (plan.actions, plan.wake) == ([Action("amp", "amps", 8)], False)
+    # The current is already set: no command, so su wakes the car itself.
+    plan = plan_set([("su", "1"), ("amp", "16")], ASLEEP)
+    assert (plan.actions, plan.wake) == ([], True)
+
+
+def test_su_all_or_nothing() -> None:
+    plan = plan_set([("su", "1"), ("psm", "1")], ASLEEP)
+    assert plan.results["su"] == NOT_APPLIED
+    assert not plan.wake
+
+
+def test_a_failed_wake_up_answers_at_su() -> None:
+    plan = plan_set([("su", "1")], ASLEEP)
+    plan.fail("wake_timeout", None)
+    assert plan.results == {"su": "wake_timeout"}
+
+
+def test_su_is_not_a_status_key() -> None:
+    assert "su" not in status_values(source())
+
+
 def test_fail_marks_the_failed_action_and_the_rest() -> None:
     plan = plan_set([("amp", "8"), ("frc", "2")], source())
     plan.fail("command_refused: disconnected", "start")
@@ -355,21 +416,28 @@ def test_fail_marks_the_failed_action_and_the_rest() -> None:
     assert plan.results == {"amp": "soft_target_reached", "frc": "soft_target_reached"}
 
 
-KEY_NAMES = st.sampled_from([*KEYS, "psm", "rbt", "x"])
+KEY_NAMES = st.sampled_from([*KEYS, "psm", "su", "rbt", "x"])
 JSON_TEXTS = st.one_of(
     st.integers(-5, 40).map(str),
     st.sampled_from(["true", "null", '"x"', "2.5", "{", "[1]", '""', '"Garage"']),
 )
 
 
-@given(st.lists(st.tuples(KEY_NAMES, JSON_TEXTS), max_size=5), st.sampled_from(goe.FRC_VALUES))
-def test_any_query_is_all_or_nothing(query: list[tuple[str, str]], previous: int) -> None:
-    plan = plan_set(query, source(frc=previous))
+@given(
+    st.lists(st.tuples(KEY_NAMES, JSON_TEXTS), max_size=5),
+    st.sampled_from(goe.FRC_VALUES),
+    st.booleans(),
+)
+def test_any_query_is_all_or_nothing(
+    query: list[tuple[str, str]], previous: int, online: bool
+) -> None:
+    plan = plan_set(query, source(frc=previous, online=online))
     assert set(plan.results) == {key for key, _ in query}
     if plan.accepted:
         assert all(result is True for result in plan.results.values())
+        assert not (plan.wake and (online or plan.actions))  # one wake-up at most, when needed
     else:
-        assert (plan.actions, plan.frc, plan.name) == ([], None, None)
+        assert (plan.actions, plan.frc, plan.name, plan.wake) == ([], None, None, False)
         assert all(isinstance(result, str) for result in plan.results.values())
     assert all(action.key in plan.results for action in plan.actions)
 

@@ -25,6 +25,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.tesla_wallbox import goe_api
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
@@ -37,6 +38,7 @@ from custom_components.tesla_wallbox.const import (
 )
 from custom_components.tesla_wallbox.goe import KEYS, NOT_APPLIED
 from custom_components.tesla_wallbox.models import Car
+from custom_components.tesla_wallbox.wallbox import Connection
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import API_KEY, HOME, TOKEN, advance
@@ -203,7 +205,7 @@ async def test_status_every_key(
         "psm": 0,
         "sse": f"{car.number:06d}",
         "tma": [],
-        "trx": 0,
+        "trx": None,  # plugged in but not charging: no transaction
         "typ": "tesla_wallbox",
         "ust": 0,
         "var": 11,
@@ -310,6 +312,7 @@ async def test_json_encoded_values(client: TestClient, sim: Simulator) -> None:
     assert commands(sim) == [("set_charging_amps", {"charging_amps": 12})]
 
 
+BAD_SETS_PSM = "phase switching is not possible: a Tesla charges on the phases the supply gives"
 BAD_SETS = [
     ("amp=0", {"amp": "amp must be a whole number from 1 to 16"}),
     ("amp=17", {"amp": "amp must be a whole number from 1 to 16"}),
@@ -332,6 +335,9 @@ BAD_SETS = [
         {"psm": "phase switching is not possible: a Tesla charges on the phases the supply gives"},
     ),
     ("lmo=3", {"lmo": "lmo is not a key of this charger"}),
+    ("su=2", {"su": "su must be true or false (1 or 0)"}),
+    ('su="1"', {"su": "su must be true or false (1 or 0)"}),
+    ("su=1&psm=1", {"su": NOT_APPLIED, "psm": BAD_SETS_PSM}),
     (
         "amp=10&frc=2&psm=1",
         {
@@ -426,8 +432,17 @@ async def test_answer_before_the_wake_up_and_failure_later(
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [("frc=2&amp=8", {"amp": "cancelled", "frc": "cancelled"}), ("su=1", {"su": "cancelled"})],
+)
 async def test_unload_while_a_command_waits(
-    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    client: TestClient,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    query: str,
+    answer: dict[str, str],
 ) -> None:
     asleep_without_knowing(sim, init_integration)
 
@@ -435,9 +450,80 @@ async def test_unload_while_a_command_waits(
         await asyncio.sleep(0.3)
         assert await hass.config_entries.async_unload(init_integration.entry_id)
 
-    (status, body), _ = await asyncio.gather(get(client, f"{BASE}/set?frc=2&amp=8"), unload_soon())
-    assert (status, body) == (503, {"amp": "cancelled", "frc": "cancelled"})
+    (status, body), _ = await asyncio.gather(get(client, f"{BASE}/set?{query}"), unload_soon())
+    assert (status, body) == (503, answer)
     assert commands(sim) == []
+
+
+# ----- su: evcc's wake-up --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def short_answer_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1.5 s a go-e answer waits for the car, made short: the simulated clock stands still."""
+    monkeypatch.setattr(goe_api, "DEFAULT_WAIT", 0.05)
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+@pytest.mark.parametrize("query", ["su=1", "su=true", "su=0"])
+async def test_su_on_an_online_car_costs_nothing(
+    client: TestClient, sim: Simulator, query: str
+) -> None:
+    before = len(sim.ledger)
+    assert await get(client, f"{BASE}/set?{query}") == (200, {"su": True})
+    assert len(sim.ledger) == before
+
+
+@pytest.mark.usefixtures("short_answer_wait")
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_su_wakes_a_sleeping_car_once(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """evcc (api.AlarmClock) sends su=1 while the car does not start; a go-e client sends true."""
+    asleep_without_knowing(sim, init_integration)
+    reads = sim.ledger.count("data")
+    # The simulated clock stands still: the wake-up cannot finish, and the second su joins it.
+    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
+    assert await get(client, f"{BASE}/set?su=true") == (200, {"su": True})
+    assert sim.ledger.count("wake") == 1
+    sim.clock.speed = 400  # now the 20 s wake-up takes 50 ms
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim.vehicle(1).state == "online"
+    assert the_car(init_integration).coordinator.data.connection is Connection.ONLINE
+    assert sim.ledger.count("data") == reads + 1  # read once awake, as the wake-up button does
+    assert (sim.ledger.count("wake"), sim.ledger.count("command")) == (1, 0)
+    # Online now: su costs nothing.
+    before = len(sim.ledger)
+    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
+    assert len(sim.ledger) == before
+
+
+@pytest.mark.usefixtures("short_answer_wait")
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_su_with_a_command_wakes_once(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    asleep_without_knowing(sim, init_integration)
+    assert await get(client, f"{BASE}/set?su=1&amp=8") == (200, {"su": True, "amp": True})
+    sim.clock.speed = 400
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim.ledger.count("wake") == 1  # the command's own wake-up, no second one
+    assert commands(sim) == [("set_charging_amps", {"charging_amps": 8})]
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_su_refused_while_rate_limited(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """After a 429 nothing is sent before Retry-After, a wake-up included."""
+    asleep_without_knowing(sim, init_integration)
+    sim.faults.add("status", status=429, retry_after=600, path="/wake_up")
+    status, body = await get(client, f"{BASE}/set?su=1")
+    assert (status, body) == (502, {"su": "rate_limited"})
+    wakes = sim.ledger.count("wake")
+    status, body = await get(client, f"{BASE}/set?su=1")
+    assert (status, body) == (502, {"su": "rate_limited"})
+    assert sim.ledger.count("wake") == wakes  # the second one was not sent
 
 
 # ----- settings survive a restart ------------------------------------------------------------------

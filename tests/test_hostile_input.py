@@ -1,7 +1,7 @@
 """Hostile input, generated: arbitrary paths, query strings, repeated and unicode parameters, very
-long values. Never a 5xx, always JSON, and nothing sent to the car for a request that is refused.
-The same for the number entities and their services: out-of-range values raise
-ServiceValidationError and send nothing."""
+long values. Never a 5xx, always JSON, and nothing sent to the car for a request that is refused:
+no command and no wake-up in the simulator's ledger. The same for the number entities and their
+services: out-of-range values raise ServiceValidationError and send nothing."""
 
 from __future__ import annotations
 
@@ -115,6 +115,11 @@ async def client(
     return await hass_client()
 
 
+def sent(sim: Simulator) -> tuple[int, int]:
+    """What reached the car, from the simulator's ledger: wake-ups and commands."""
+    return sim.ledger.count("wake"), sim.ledger.count("command")
+
+
 def filtered_by_home_assistant(url: str) -> bool:
     """Whether HA's own security filter answers before the integration (plain 400, not ours)."""
     unquoted = url
@@ -123,42 +128,44 @@ def filtered_by_home_assistant(url: str) -> bool:
     return any(byte in unquote(url) for byte in UNSAFE_URL_BYTES) or bool(FILTERS.search(unquoted))
 
 
-async def _check(client: TestClient, sim: Simulator, url: str) -> None:
-    before = len(sim.vehicle(1).commands)
+async def _check(hass: HomeAssistant, client: TestClient, sim: Simulator, url: str) -> None:
+    before = sent(sim)
     response = await client.get(url)
+    # A valid command answered early (wait=0) finishes now, not during the next example.
+    await hass.async_block_till_done(wait_background_tasks=True)
     normalized = response.url.path  # ".." segments resolve before the request is sent
     if normalized != "/tlwb" and not normalized.startswith("/tlwb/"):
-        assert len(sim.vehicle(1).commands) == before
+        assert sent(sim) == before
         return
     assert response.status < 500, url
     if filtered_by_home_assistant(f"{normalized}?{response.url.raw_query_string}"):
         assert response.status == 400, url
-        assert len(sim.vehicle(1).commands) == before
+        assert sent(sim) == before
         return
     assert response.content_type == "application/json", (url, response.status)
     await response.json()
     path, _, query = url.partition("?")
     if response.status >= 400:
-        assert len(sim.vehicle(1).commands) == before, url
-    elif len(sim.vehicle(1).commands) > before:
+        assert sent(sim) == before, url
+    elif sent(sim) != before:
         assert is_plausible_valid(path, query), url
 
 
 @HYPOTHESIS
 @given(segments=st.lists(segments, min_size=0, max_size=4), query=query_strings())
 async def test_arbitrary_paths_and_queries(
-    client: TestClient, sim: Simulator, segments: list[str], query: str
+    hass: HomeAssistant, client: TestClient, sim: Simulator, segments: list[str], query: str
 ) -> None:
     path = "/tlwb" + "".join("/" + quote(segment, safe="%") for segment in segments)
-    await _check(client, sim, f"{path}?{query}" if query else path)
+    await _check(hass, client, sim, f"{path}?{query}" if query else path)
 
 
 @HYPOTHESIS
 @given(action=st.sampled_from(["control", "set_amps", "set_soc", "status"]), query=query_strings())
 async def test_actions_with_arbitrary_values(
-    client: TestClient, sim: Simulator, action: str, query: str
+    hass: HomeAssistant, client: TestClient, sim: Simulator, action: str, query: str
 ) -> None:
-    await _check(client, sim, f"/tlwb/1/{action}?{query}")
+    await _check(hass, client, sim, f"/tlwb/1/{action}?{query}")
 
 
 @HYPOTHESIS
@@ -170,7 +177,7 @@ async def test_number_entities_refuse_out_of_range(
 ) -> None:
     vin = sim.vehicle(1).vin
     for key, low, high in (("charge_current", 1, 16), ("charge_limit", 50, 100)):
-        before = len(sim.vehicle(1).commands)
+        before = sent(sim)
         valid = low <= value <= high and float(value).is_integer()
         try:
             await hass.services.async_call(
@@ -181,13 +188,13 @@ async def test_number_entities_refuse_out_of_range(
             )
         except ServiceValidationError:
             assert not valid, (key, value)
-            assert len(sim.vehicle(1).commands) == before
+            assert sent(sim) == before
         else:
             assert valid, (key, value)
 
 
 goe_keys = st.sampled_from(
-    ["amp", "frc", "fna", "psm", "car", "alw", "nrg", "eto", "filter", "x", "", "amp[]"]
+    ["amp", "frc", "fna", "psm", "su", "car", "alw", "nrg", "eto", "filter", "x", "", "amp[]"]
 ) | st.text(max_size=10)
 goe_values = (
     st.sampled_from(
@@ -221,21 +228,29 @@ goe_values = (
     pairs=st.lists(st.tuples(goe_keys, goe_values), max_size=5),
 )
 async def test_goe_endpoint(
-    client: TestClient, sim: Simulator, key_in_path: str, op: str, pairs: list[tuple[str, str]]
+    hass: HomeAssistant,
+    client: TestClient,
+    sim: Simulator,
+    key_in_path: str,
+    op: str,
+    pairs: list[tuple[str, str]],
 ) -> None:
     query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
     path = f"/tlwb/1/goe/{quote(key_in_path, safe='')}/api/{quote(op, safe='')}"
-    before = len(sim.vehicle(1).commands)
+    before = sent(sim)
     response = await client.get(f"{path}?{query}")
+    await hass.async_block_till_done(wait_background_tasks=True)
     normalized = response.url.path
     if not normalized.startswith("/tlwb/") or filtered_by_home_assistant(
         f"{normalized}?{response.url.raw_query_string}"
     ):
         assert response.status < 500, (path, query)
-        assert len(sim.vehicle(1).commands) == before
+        assert sent(sim) == before
         return
     assert response.status < 500, (path, query)
     assert response.content_type == "application/json", (path, query, response.status)
     await response.json()
     if response.status >= 400 or key_in_path != API_KEY:
-        assert len(sim.vehicle(1).commands) == before, (path, query)
+        assert sent(sim) == before, (path, query)
+    # The car is online: a valid su sends nothing either, and no request ever wakes it.
+    assert sent(sim)[0] == before[0], (path, query)

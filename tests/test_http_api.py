@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from tesla_fleet_api.exceptions import TeslaFleetError
 
+from custom_components.tesla_wallbox.control import Command, CommandState
+from custom_components.tesla_wallbox.models import Car
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import API_KEY, AWAY, HOME, advance
@@ -67,6 +71,18 @@ async def get(client: TestClient, path: str, **headers: str) -> tuple[int, dict[
 
 def commands(sim: Simulator) -> list[tuple[str, dict[str, object]]]:
     return [(record.name, record.body) for record in sim.vehicle(1).commands]
+
+
+def the_car(entry: MockConfigEntry) -> Car:
+    return next(iter(entry.runtime_data.cars.values()))
+
+
+def asleep_without_knowing(sim: Simulator, entry: MockConfigEntry) -> None:
+    """The car sleeps and the integration knows it must wake it before any command."""
+    sim.vehicle(1).fall_asleep()
+    coordinator = the_car(entry).coordinator
+    # The set-up read found the car online; forget that, as after a poll that found it asleep.
+    coordinator.data = replace(coordinator.data, connection=None)
 
 
 # ----- reading -------------------------------------------------------------------------------------
@@ -179,15 +195,46 @@ async def test_control_amps_soc_and_combined(client: TestClient, sim: Simulator)
     assert body["command"]["name"] == "stop"
 
 
+# What the car answers with result false, and for which commands that still means "done".
+REFUSAL_REASONS = [
+    "disconnected", "complete", "busy", "could_not_wake_buses", "charge_limit_out_of_range",
+    "is_charging", "not_charging", "requested", "already_set",
+]  # fmt: skip
+DONE_DESPITE_FALSE = {
+    "charge_start": {"is_charging", "requested", "already_set"},
+    "charge_stop": {"not_charging", "requested", "already_set"},
+    "set_charging_amps": {"requested", "already_set"},
+    "set_charge_limit": {"requested", "already_set"},
+}
+CONTROLS = [
+    ("/tlwb/1/control?1", "charge_start", "start"),
+    ("/tlwb/1/control?0", "charge_stop", "stop"),
+    ("/tlwb/1/set_amps?10", "set_charging_amps", "amps"),
+    ("/tlwb/1/set_soc?60", "set_charge_limit", "target"),
+]
+
+
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
-async def test_refused_command_reports_reason(client: TestClient, sim: Simulator) -> None:
-    sim.faults.add("result_false", reason="disconnected", path="/command/")
-    status, body = await get(client, "/tlwb/1/control?1")
-    assert status == 409
-    assert body["error"] == "command_refused"
-    assert body["command"]["state"] == "failed"
-    assert body["command"]["reason"] == "disconnected"
-    assert set(STATUS_FIELDS) <= set(body)
+@pytest.mark.parametrize("reason", REFUSAL_REASONS)
+async def test_car_refusals_report_the_reason(
+    client: TestClient, sim: Simulator, reason: str
+) -> None:
+    for path, tesla_command, name in CONTROLS:
+        sent = sim.ledger.count("command")
+        sim.faults.add("result_false", reason=reason, path=f"/command/{tesla_command}")
+        status, body = await get(client, path)
+        assert set(STATUS_FIELDS) <= set(body)
+        assert body["command"]["name"] == name
+        if reason in DONE_DESPITE_FALSE[tesla_command]:
+            assert status == 200, (path, reason)
+            assert body["command"]["state"] == "ok"
+        else:
+            assert (status, body["error"]) == (409, "command_refused"), (path, reason)
+            assert body["message"]
+            assert body["command"]["state"] == "failed"
+            assert body["command"]["reason"] == reason
+        assert sim.ledger.count("command") == sent + 1, path  # sent once, never retried
+    assert sim.vehicle(1).commands == []  # every one was refused before it ran
 
 
 # ----- bad input: 4xx JSON and nothing sent ---------------------------------------------------------
@@ -216,6 +263,8 @@ BAD = [
     ("/tlwb/1?control=1&wait=x", 400, "not_an_integer"),
     ("/tlwb/1/status?1", 400, "unknown_parameter"),
     ("/tlwb/1/honk?1", 404, "unknown_action"),
+    ("/tlwb?colour=red", 400, "unknown_parameter"),
+    ("/tlwb/?colour=red&key=x", 400, "unknown_parameter"),
     ("/tlwb/7/status", 404, "unknown_car"),
     ("/tlwb/5YJ3XXXXXXXXXXXXX/control?1", 404, "unknown_car"),
 ]
@@ -264,14 +313,7 @@ async def test_no_data_yet_is_503(client: TestClient, sim: Simulator) -> None:
 async def test_pending_then_wait(
     hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    sim.vehicle(1).fall_asleep()
-    car = next(iter(init_integration.runtime_data.cars.values()))
-    car.coordinator.data = car.coordinator.data.__class__(
-        **{
-            **{n: getattr(car.coordinator.data, n) for n in car.coordinator.data.__slots__},
-            "connection": None,
-        }
-    )
+    asleep_without_knowing(sim, init_integration)
     # The simulated clock stands still: the wake cannot finish, the answer comes back pending.
     status, body = await get(client, "/tlwb/1/control?1&wait=0")
     assert status == 202
@@ -284,23 +326,161 @@ async def test_pending_then_wait(
     assert [name for name, _ in commands(sim)] == ["charge_start", "set_charging_amps"]
 
 
-@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
-async def test_concurrent_controls_one_wake(
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_default_wait_answers_pending(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Without &wait the answer comes within 2 s: the wake-up goes on in the background."""
+    asleep_without_knowing(sim, init_integration)
+    # The simulated clock stands still, so the wake cannot finish, however long the wait.
+    status, body = await get(client, "/tlwb/1/control?1")
+    assert status == 202
+    assert body["command"] == body["command"] | {"name": "start", "state": "pending"}
+    assert (sim.ledger.count("wake"), sim.ledger.count("command")) == (1, 0)
+    sim.clock.speed = 400  # now the 20 s wake takes 50 ms
+    await hass.async_block_till_done(wait_background_tasks=True)
+    _, body = await get(client, "/tlwb/1/status")
+    assert body["command"]["state"] == "ok"
+    assert body["status"] == 3
+    assert commands(sim) == [("charge_start", {})]
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_failure_after_the_answer_shows_in_the_status(
     hass: HomeAssistant,
     client: TestClient,
     sim: Simulator,
     init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sim.vehicle(1).go_online()
-    car = next(iter(init_integration.runtime_data.cars.values()))
-    await car.coordinator.async_user_refresh()
-    sim.vehicle(1).fall_asleep()
+    asleep_without_knowing(sim, init_integration)
+    status, _ = await get(client, "/tlwb/1/control?1&wait=0")
+    assert status == 202
+    sim.faults.add("result_false", reason="disconnected", path="/command/")
     sim.clock.speed = 400
-    paths = [f"/tlwb/1/set_amps?{amps}&wait=20" for amps in range(5, 13)]
-    results = await asyncio.gather(*(get(client, path) for path in paths))
-    assert {status for status, _ in results} == {200}
+    await hass.async_block_till_done(wait_background_tasks=True)
+    _, body = await get(client, "/tlwb/1/status")
+    assert body["command"] == body["command"] | {"state": "failed", "reason": "disconnected"}
+    # Read when the task ended: no "Task exception was never retrieved" later.
+    assert "HTTP command failed after the answer: command_refused" in caplog.text
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_unload_while_a_command_waits(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    asleep_without_knowing(sim, init_integration)
+
+    async def unload_soon() -> None:
+        await asyncio.sleep(0.3)
+        assert await hass.config_entries.async_unload(init_integration.entry_id)
+
+    (status, body), _ = await asyncio.gather(
+        get(client, "/tlwb/1/control?1&wait=30"), unload_soon()
+    )
+    assert (status, body["error"]) == (503, "cancelled")
+    assert "unloaded" in body["message"]
+    assert set(STATUS_FIELDS) <= set(body)
+    assert body["command"] == body["command"] | {"name": "start", "state": "pending"}
+    assert sim.ledger.count("command") == 0
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_an_untranslated_library_error_still_answers_json(
+    client: TestClient,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The controller turns every library error into a HomeAssistantError. Should one slip
+    through (TeslaFleetError is a BaseException), the client still gets JSON, not a 500.
+    Patched: no simulator fault can make the controller miss one."""
+
+    async def slipped(commands: list[Command], source: str) -> None:
+        raise TeslaFleetError("unexpected")
+
+    monkeypatch.setattr(the_car(init_integration).controller, "async_execute", slipped)
+    status, body = await get(client, "/tlwb/1/control?1")
+    assert (status, body["error"], body["message"]) == (502, "api_error", "TeslaFleetError")
+    assert set(STATUS_FIELDS) <= set(body)
+    assert "Unexpected error from a command over HTTP" in caplog.text
+
+
+# Distinct first commands, so that the controller's queue tells which request came when.
+CONCURRENT = [
+    "/tlwb/1/control?1",
+    *(f"/tlwb/1/set_amps?{amps}" for amps in range(5, 9)),
+    "/tlwb/1?set_soc=70&control=0",
+    *(f"/tlwb/1/set_amps?{amps}" for amps in range(9, 13)),
+    "/tlwb/1/control?0",
+    "/tlwb/1?set_amps=13&control=1",
+]
+TESLA_COMMANDS = {
+    "start": lambda value: ("charge_start", {}),
+    "stop": lambda value: ("charge_stop", {}),
+    "amps": lambda value: ("set_charging_amps", {"charging_amps": value}),
+    "target": lambda value: ("set_charge_limit", {"percent": value}),
+}
+
+
+def commands_of(path: str) -> list[Command]:
+    """What one request of CONCURRENT asks for, in the order the API applies it."""
+    action, _, query = path.removeprefix("/tlwb/1").partition("?")
+    if action == "/control":
+        return [Command("start" if query == "1" else "stop")]
+    if action == "/set_amps":
+        return [Command("amps", int(query))]
+    values = dict(part.split("=") for part in query.split("&"))
+    found = [Command("target", int(values["set_soc"]))] if "set_soc" in values else []
+    found += [Command("amps", int(values["set_amps"]))] if "set_amps" in values else []
+    return [*found, Command("start" if values["control"] == "1" else "stop")]
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_concurrent_controls_one_wake(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    car = the_car(init_integration)
+    asleep_without_knowing(sim, init_integration)
+    by_first = {commands_of(path)[0]: commands_of(path) for path in CONCURRENT}
+    assert len(by_first) == len(CONCURRENT)
+    queued: list[Command] = []  # the first command of each request, as the controller took it
+    all_queued = asyncio.Event()
+
+    def note_queued() -> None:
+        record = car.controller.last_command
+        if record is not None and record.state is CommandState.PENDING:
+            first = Command(record.name, record.value)
+            if first in by_first and first not in queued:
+                queued.append(first)
+        if len(queued) == len(CONCURRENT):
+            all_queued.set()
+
+    stop_noting = car.coordinator.async_add_listener(note_queued)
+
+    async def wake_when_all_queued() -> None:
+        # The simulated clock stands still until then: every request waits for the one wake-up.
+        async with asyncio.timeout(20):
+            await all_queued.wait()
+        stop_noting()
+        sim.clock.speed = 400
+
+    answers, _ = await asyncio.gather(
+        asyncio.gather(*(get(client, f"{path}&wait=60") for path in CONCURRENT)),
+        wake_when_all_queued(),
+    )
+    assert [status for status, _ in answers] == [200] * len(CONCURRENT)
     assert sim.ledger.count("wake") == 1
-    assert sim.vehicle(1).charge_current_request in range(5, 13)
+    applied = [command for first in queued for command in by_first[first]]
+    expected = [TESLA_COMMANDS[command.name](command.value) for command in applied]
+    assert commands(sim) == expected  # all of them, once each, in the order received
+    last_amps = next(c.value for c in reversed(applied) if c.name == "amps")
+    last_control = next(c.name for c in reversed(applied) if c.name in ("start", "stop"))
+    assert sim.vehicle(1).charge_current_request == last_amps
+    charging = sim.vehicle(1).charging_state in ("Starting", "Charging")
+    assert charging == (last_control == "start")
+    _, body = await get(client, "/tlwb/1/status")
+    assert (body["targetamp"], body["status"]) == (last_amps, 3 if charging else 4)
 
 
 # ----- authentication ---------------------------------------------------------------------------------

@@ -27,10 +27,19 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import tesla_fleet_api.tesla.fleet as library_fleet
 
 from custom_components.tesla_wallbox import const, http_api
-from custom_components.tesla_wallbox.const import DOMAIN
+from custom_components.tesla_wallbox.const import CONF_API_KEY, DOMAIN
+from custom_components.tesla_wallbox.log_filter import redact_keys
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, TOKEN
+from .conftest import (
+    ACCESS_TOKEN,
+    API_KEY,
+    CLIENT_SECRET,
+    HOME,
+    REFRESH_TOKEN,
+    SECRET_SCAN,
+    TOKEN,
+)
 
 
 @pytest.fixture
@@ -90,13 +99,15 @@ async def test_fleet_tokens_and_key_stay_out_of_the_log(
     )
     key_file = tmp_path / "key.pem"
     key_file.write_bytes(pem)
+    body = pem.decode().splitlines()[1]
+    SECRET_SCAN.add(body)  # the whole run's scan looks for this key too
     monkeypatch.setattr(const, "FLEET_TOKEN_URL", f"{sim.url}/oauth2/v3/token")
     monkeypatch.setitem(library_fleet.SERVERS, "na", sim.url)
     assert await async_setup_component(hass, "application_credentials", {})
     await async_import_client_credential(
-        hass, DOMAIN, ClientCredential("client-id", "client-secret-value"), DOMAIN
+        hass, DOMAIN, ClientCredential("client-id", CLIENT_SECRET), DOMAIN
     )
-    sim.oauth.refresh_tokens.add("refresh-secret-1")
+    sim.oauth.refresh_tokens.add(REFRESH_TOKEN)
     vin = sim.vehicle(1).vin
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -104,8 +115,8 @@ async def test_fleet_tokens_and_key_stay_out_of_the_log(
             "auth_implementation": DOMAIN,
             "backend": "fleet",
             "token": {
-                "access_token": "old-access-secret",
-                "refresh_token": "refresh-secret-1",
+                "access_token": ACCESS_TOKEN,
+                "refresh_token": REFRESH_TOKEN,
                 "expires_at": time.time() - 1,
                 "expires_in": 0,
             },
@@ -120,18 +131,10 @@ async def test_fleet_tokens_and_key_stay_out_of_the_log(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     new_refresh = entry.data["token"]["refresh_token"]
-    body = pem.decode().splitlines()[1]
+    assert new_refresh != REFRESH_TOKEN  # the refresh ran
     assert_secret_free(
         caplog.text,
-        [
-            TOKEN,
-            "old-access-secret",
-            "refresh-secret-1",
-            new_refresh,
-            "client-secret-value",
-            body,
-            API_KEY,
-        ],
+        [TOKEN, ACCESS_TOKEN, REFRESH_TOKEN, new_refresh, CLIENT_SECRET, body, API_KEY],
     )
 
 
@@ -155,11 +158,119 @@ async def test_api_key_compared_in_constant_time(
 
 
 def test_redaction_patterns() -> None:
-    from custom_components.tesla_wallbox.log_filter import redact_keys
-
     assert (
         redact_keys("GET /tlwb/1/status?key=abc123&wait=5") == "GET /tlwb/1/status?key=***&wait=5"
     )
     assert redact_keys("'/tlwb/1/goe/s3cr3t/api/status'") == "'/tlwb/1/goe/***/api/status'"
     assert redact_keys("/tlwb/1/set_amps?16&KEY=x y") == "/tlwb/1/set_amps?16&KEY=*** y"
+    # Percent-encoded names route all the same, so they are masked too.
+    assert redact_keys("/tlwb/1/status?%6Bey=abc&x=1") == "/tlwb/1/status?%6Bey=***&x=1"
+    assert redact_keys("/tlwb/1/go%65/s3cr3t/api") == "/tlwb/1/go%65/***/api"
     assert redact_keys("nothing here") == "nothing here"
+
+
+# ----- every logger, not only the request logs ----------------------------------------------------
+
+
+async def test_security_filter_log_shows_no_key(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant's security filter logs the raw path of a request it refuses, key and all."""
+    client = await hass_client_no_auth()
+    for path in (
+        f"/tlwb/1/goe/{API_KEY}/api/set?fna=%3Cscript%3E",  # in the go-e path
+        f"/tlwb/1/status?key={API_KEY}&x=%3Cscript%3E",  # as ?key=
+        f"/tlwb/1/status?token={API_KEY}&x=..%2F..%2Fetc",  # under any other name
+        f"/tlwb/1/goe/{API_KEY}/api/status?x=%0A",  # an unsafe byte
+    ):
+        assert (await client.get(path)).status == 400, path  # HA's plain 400, not ours
+    filtered = [r for r in caplog.records if r.name.endswith("http.security_filter")]
+    assert len(filtered) == 4
+    assert all("/tlwb/1/" in record.getMessage() for record in filtered)
+    assert "/goe/***/api/set" in caplog.text
+    assert "?token=***&" in caplog.text
+    assert API_KEY not in caplog.text
+
+
+async def test_failed_login_log_shows_no_key(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The ban middleware logs the requested URL of a failed login: a near miss is a secret too."""
+    client = await hass_client_no_auth()
+    near_miss = API_KEY[:-1] + "x"
+    assert (await client.get(f"/tlwb/1/goe/{near_miss}/api/status")).status == 401
+    assert (await client.get(f"/tlwb/1/status?key={near_miss}")).status == 401
+    await hass.async_block_till_done()
+    assert "Requested URL: '/tlwb/1/goe/***/api/status'" in caplog.text
+    assert "Requested URL: '/tlwb/1/status?key=***'" in caplog.text
+    assert near_miss not in caplog.text
+
+
+async def test_any_logger_and_any_handler(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A logger nobody named, with its own handler, and a key in an exception's text."""
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(logging.Formatter().format(record))
+
+    logger = logging.getLogger("some.library.we.never.heard.of")
+    handler = Collect()
+    logger.addHandler(handler)
+    try:
+        logger.warning("GET /tlwb/1/goe/%s/api/status 200", API_KEY)
+        logger.warning("a key as plain text: %s", API_KEY)
+        try:
+            raise ValueError(f"bad request /tlwb/1/status?key={API_KEY}")
+        except ValueError:
+            logger.exception("request failed")
+    finally:
+        logger.removeHandler(handler)
+    assert seen[0] == "GET /tlwb/1/goe/***/api/status 200"
+    assert seen[1] == "a key as plain text: ***"
+    assert "ValueError: bad request /tlwb/1/status?key=***" in seen[2]
+    assert not [text for text in seen if API_KEY in text]
+    # Every record is made by the factory, however it is made: a stack text is masked too.
+    record = logger.makeRecord(logger.name, logging.INFO, "x.py", 1, "m", (), None, sinfo=API_KEY)
+    assert record.stack_info == "***"
+    # A record that cannot be formatted is left for its handler to report, as it was.
+    broken = logger.makeRecord(logger.name, logging.INFO, "x.py", 1, "%d", ("x",), None)
+    assert (broken.msg, broken.args) == ("%d", ("x",))
+
+
+async def test_a_regenerated_key_is_masked_at_once(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    new_key = "regenerated-key-0123456789abcdef"
+    assert redact_keys(f"plain {new_key}") == f"plain {new_key}"  # not one of ours yet
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_API_KEY: new_key}
+    )
+    await hass.async_block_till_done()
+    assert redact_keys(f"plain {new_key}") == "plain ***"
+    assert redact_keys(f"plain {API_KEY}") == "plain ***"  # the old key stays masked
+
+
+def test_the_run_scan_catches_a_secret() -> None:
+    """The scan of the whole run's log (tests/conftest.py) sees any logger at DEBUG."""
+    before = len(SECRET_SCAN.found)
+    logging.getLogger("tests.probe.deep.down").debug("the token is %s", TOKEN)
+    try:
+        raise RuntimeError(REFRESH_TOKEN)
+    except RuntimeError:
+        logging.getLogger("tests.probe").debug("failed", exc_info=True)
+    found = SECRET_SCAN.found[before:]
+    # Taken back: these two were planted; anything else found still fails the run.
+    del SECRET_SCAN.found[before:]
+    assert len(found) == 2
+    assert "test_the_run_scan_catches_a_secret" in found[0]
+    assert "tests.probe.deep.down DEBUG" in found[0]
+    assert TOKEN not in found[0]  # the report shows only the first characters

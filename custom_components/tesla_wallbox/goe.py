@@ -6,7 +6,8 @@ clients send them) into a plan: one answer per key (`True` or an error text), th
 car's ChargeController, and the settings to keep. Either every key is accepted or nothing happens.
 
 Key semantics follow go-e's own API v2 documentation (github.com/goecharger/go-eCharger-API-v2,
-apikeys-en.md and http-en.md); docs/README-goe.md lists every key and where its value comes from.
+apikeys-en.md and http-en.md); the README's section "go-eCharger compatible endpoint" lists every
+key and where its value comes from.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ KEYS: Final = (
     "fwv", "modelStatus", "nrg", "oem", "pha", "pnp", "psm", "sse", "tma", "trx", "typ", "ust",
     "var", "wh",
 )  # fmt: skip
-WRITABLE: Final = frozenset({"amp", "frc", "fna"})
+# su (simulateUnplugging) is write-only here: evcc sends su=1 to wake the car, so it wakes a car
+# that is not online and does nothing otherwise.
+WAKE_KEY: Final = "su"
+WRITABLE: Final = frozenset({"amp", "frc", "fna", WAKE_KEY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class GoeSource:
     name: str  # the friendly name (fna)
     serial: str  # the serial number (sse)
     firmware: str  # the firmware version (fwv)
+    online: bool  # the car was online when last seen (a wake-up would be wasted)
 
 
 # ----- reading ------------------------------------------------------------------------------------
@@ -179,7 +184,7 @@ def status_values(source: GoeSource) -> dict[str, Any]:
     """Every key this charger serves, with its value now."""
     charge = source.charge
     session_kwh = charge.charge_energy_added if charge is not None else None
-    plugged = charge is not None and charge.plugged_in
+    charging = charge is not None and charge.charging
     max_amps = source.max_amps
     values: dict[str, Any] = {
         "acs": 0,  # access control: open, no card needed
@@ -204,7 +209,7 @@ def status_values(source: GoeSource) -> dict[str, Any]:
         "psm": phase_switch_mode(charge),
         "sse": source.serial,
         "tma": [],  # no temperature sensors
-        "trx": 0 if plugged else None,  # a session without a card runs while a car is plugged in
+        "trx": 0 if charging else None,  # a transaction without a card while charging
         "typ": DEVICE_TYPE,
         "ust": 0,  # cable lock: normal (the car locks the cable itself)
         "var": VARIANT_11KW if max_amps <= VARIANT_11KW_MAX_AMPS else VARIANT_22KW,
@@ -262,6 +267,7 @@ class SetPlan:
     actions: list[Action] = field(default_factory=list)
     frc: int | None = None
     name: str | None = None
+    wake: bool = False  # wake the car (su): only when no action does it anyway
 
     @property
     def accepted(self) -> bool:
@@ -281,6 +287,8 @@ class SetPlan:
                 self.results[action.key] = text
             elif position > index:
                 self.results[action.key] = NOT_APPLIED
+        if self.wake:
+            self.results[WAKE_KEY] = text
 
 
 class _Refused(Exception):
@@ -344,6 +352,13 @@ def _plan_frc(value: Any, source: GoeSource) -> Action | None:
     return Action("frc", "start")
 
 
+def _plan_wake(value: Any, source: GoeSource) -> bool:
+    """su: true (or 1, as evcc sends it) asks for a wake-up; false (or 0) does nothing."""
+    if value not in (True, False):  # 1 == True and 0 == False in Python: both forms pass
+        raise _Refused(f"{WAKE_KEY} must be true or false (1 or 0)")
+    return bool(value) and not source.online
+
+
 def _plan_fna(value: Any) -> str:
     if (
         not isinstance(value, str)
@@ -385,6 +400,8 @@ def plan_set(params: Iterable[tuple[str, str]], source: GoeSource) -> SetPlan:
             elif key == "frc":
                 frc_action = _plan_frc(value, source)
                 plan.frc = _whole_number(value)
+            elif key == WAKE_KEY:
+                plan.wake = _plan_wake(value, source)
             else:
                 plan.name = _plan_fna(value)
         except _Refused as refused:
@@ -398,7 +415,10 @@ def plan_set(params: Iterable[tuple[str, str]], source: GoeSource) -> SetPlan:
         }
         plan.frc = None
         plan.name = None
+        plan.wake = False
         return plan
     # The current first, then start or stop, like the /tlwb API's combined call.
     plan.actions = [action for action in (amp_action, frc_action) if action is not None]
+    # A command wakes the car itself: a separate wake-up would cost a second one.
+    plan.wake = plan.wake and not plan.actions
     return plan

@@ -31,12 +31,14 @@ from .goe import (
 from .http_api import DEFAULT_WAIT, ApiError, _key_matches, find_car, loaded_entries, unauthorized
 from .models import Car, WallboxConfigEntry
 from .storage import CarStore
-from .wallbox import soft_target_reached
+from .wallbox import Connection, soft_target_reached
 
 GOE_ROOT = HTTP_BASE + "/{car}/goe/{key}"
 GOE_BASE = GOE_ROOT + "/api"
 # Per car in the entry's store: the force state and friendly name go-e clients set.
 STORE_KEY = "goe"
+# Per VIN: a wake-up asked for with su and still under way (a second su joins it).
+DATA_WAKES = f"{DOMAIN}_goe_wakes"
 
 
 def _kept(store: CarStore, car: Car) -> tuple[int, str]:
@@ -66,6 +68,7 @@ async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
         name=name,
         serial=f"{car.number:06d}",
         firmware=str(integration.version or "0"),
+        online=state.connection is Connection.ONLINE,
     )
 
 
@@ -82,16 +85,41 @@ def _note_late_outcome(task: asyncio.Task[None]) -> None:
         LOGGER.debug("go-e command failed after the answer: %s", _failure_text(error))
 
 
+def _wake_up(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car) -> asyncio.Task[None]:
+    """The car's wake-up and data read, as the wake-up button does: the one under way, or a new one.
+
+    evcc repeats su=1 while the car does not start; one wake-up at a time is enough.
+    """
+    wakes: dict[str, asyncio.Task[None]] = hass.data.setdefault(DATA_WAKES, {})
+    running = wakes.get(car.vin)
+    if running is not None and not running.done():
+        return running
+    task = entry.async_create_background_task(
+        hass, car.controller.async_wake_up(), f"{DOMAIN} go-e wake-up"
+    )
+    wakes[car.vin] = task
+
+    def forget(done: asyncio.Task[None]) -> None:
+        if wakes.get(car.vin) is done:
+            del wakes[car.vin]
+
+    task.add_done_callback(forget)
+    return task
+
+
 async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: SetPlan) -> int:
-    """Send the plan's actions; wait briefly, as go-e clients time out after a few seconds.
+    """Send the plan's actions (or its wake-up); wait briefly, as go-e clients time out soon.
 
     The HTTP status of the answer: 200, 409 when the controller refused before sending anything
     (the soft target is reached), 502 when the car or the Tesla API failed a command.
     """
-    commands = [Command(action.name, action.value) for action in plan.actions]
-    task = entry.async_create_background_task(
-        hass, car.controller.async_execute(commands, Source.GOE), f"{DOMAIN} go-e command"
-    )
+    if plan.actions:
+        commands = [Command(action.name, action.value) for action in plan.actions]
+        task = entry.async_create_background_task(
+            hass, car.controller.async_execute(commands, Source.GOE), f"{DOMAIN} go-e command"
+        )
+    else:
+        task = _wake_up(hass, entry, car)
     done, _ = await asyncio.wait({task}, timeout=DEFAULT_WAIT)
     if not done:
         # Accepted: a command that must first wake the car goes on in the background.
@@ -175,7 +203,8 @@ class GoeSetView(_GoeView):
         if not plan.accepted:
             # The charger answers 500 to any refused key; bad input is a 4xx here (nothing sent).
             return web.json_response(plan.results, status=HTTPStatus.BAD_REQUEST)
-        status = await _run(hass, entry, found, plan) if plan.actions else HTTPStatus.OK
+        needs_car = plan.actions or plan.wake
+        status = await _run(hass, entry, found, plan) if needs_car else HTTPStatus.OK
         _keep(store, found, plan)
         return web.json_response(plan.results, status=status)
 

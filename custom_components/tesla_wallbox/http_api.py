@@ -22,7 +22,7 @@ from homeassistant.helpers.http import KEY_AUTHENTICATED, HomeAssistantView
 from homeassistant.util import dt as dt_util
 from multidict import MultiMapping
 
-from .const import CAR_LIMIT_MAX, CONF_API_KEY, DOMAIN, HTTP_BASE
+from .const import CAR_LIMIT_MAX, CONF_API_KEY, DOMAIN, HTTP_BASE, LOGGER
 from .control import Command, Source
 from .models import Car, WallboxConfigEntry
 
@@ -253,7 +253,13 @@ async def run_commands(
     )
     done, _ = await asyncio.wait({task}, timeout=wait)
     if not done:
+        # The outcome shows in the status later; the task must not die with an unread error.
+        task.add_done_callback(_note_late_outcome)
         return _json(car, HTTPStatus.ACCEPTED)
+    if task.cancelled():
+        # The entry unloaded or reloaded while the command waited: what was not sent, never will be.
+        message = "The integration was unloaded or reloaded before the command went through."
+        return _json(car, HTTPStatus.SERVICE_UNAVAILABLE, error="cancelled", message=message)
     error = task.exception()
     if error is None:
         return _json(car)
@@ -261,7 +267,17 @@ async def run_commands(
         key = error.translation_key or "api_error"
         status = _FAILURE_STATUS.get(key, HTTPStatus.BAD_GATEWAY)
         return _json(car, status, error=key, message=_message(error))
-    raise error  # pragma: no cover - the controller raises only HomeAssistantError
+    # A library error the controller did not translate (TeslaFleetError is a BaseException): a
+    # bug, logged once with its traceback, but still answered with JSON rather than a 500.
+    LOGGER.error("Unexpected error from a command over HTTP", exc_info=error)
+    return _json(car, HTTPStatus.BAD_GATEWAY, error="api_error", message=type(error).__name__)
+
+
+def _note_late_outcome(task: asyncio.Task[None]) -> None:
+    """A command still running when we answered: its outcome shows in the status later."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        reason = error.translation_key if isinstance(error, HomeAssistantError) else None
+        LOGGER.debug("HTTP command failed after the answer: %s", reason or type(error).__name__)
 
 
 def _message(err: HomeAssistantError) -> str:
@@ -306,6 +322,10 @@ class CarListView(_WallboxView):
     async def get(self, request: web.Request) -> web.Response:
         """List the cars this client may see."""
         access = authenticate(request, presented_key(request))
+        unknown = set(request.query) - {KEY_PARAM}
+        if unknown:
+            message = f"Unknown parameter {sorted(unknown)[0]!r}"
+            return ApiError(HTTPStatus.BAD_REQUEST, "unknown_parameter", message).response()
         hass: HomeAssistant = request.app["hass"]
         cars = [
             {"id": car.number, "vin": car.vin, "name": car.name}
