@@ -7,8 +7,9 @@ import logging
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -163,6 +164,32 @@ async def test_rate_limit_honoured(
     assert sim.ledger.entries[-1].status == 200
 
 
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
+async def test_rate_limit_holds_the_refresh_button_and_survives_a_restart(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    sim.faults.add(status=429, retry_after=3600)
+    await advance(hass, freezer, sim, 300, step=300)
+    limited_at = sim.ledger.entries[-1].time
+    assert sim.ledger.entries[-1].status == 429
+    requests = len(sim.ledger)
+    button = entity_id(hass, "button", sim.vehicle(1).vin, "refresh")
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    assert raised.value.translation_key == "rate_limited"
+    # A restart in the middle of the wait still waits.
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, sim, 3000, step=60)
+    assert len(sim.ledger) == requests
+    await advance(hass, freezer, sim, 600, step=60)
+    assert sim.ledger.entries[-1].time >= limited_at + 3600
+    assert sim.ledger.entries[-1].status == 200
+
+
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
 async def test_server_errors_back_off_then_go_stale_then_recover(
     hass: HomeAssistant,
@@ -237,6 +264,33 @@ async def test_car_asleep_when_data_read_is_due(
     car = next(iter(init_integration.runtime_data.cars.values()))
     assert car.coordinator.data.connection == "asleep"
     assert car.coordinator.age is not None
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+async def test_data_refused_while_online_is_not_a_loop(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The vehicle endpoint says online, vehicle_data answers 408 (a car dozing off, weak
+    signal; here while it charges, so that it stays awake): a handful of refused reads in two
+    hours, growing gaps, and back to normal after."""
+    sim.faults.add(status=408, path="/vehicle_data", count=None)
+    await advance(hass, freezer, sim, 2 * 3600, step=20)
+    refused = [e.time for e in sim.ledger.entries if e.category == "data" and e.status == 408]
+    assert 1 <= len(refused) <= 5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(refused)]
+    assert all(gap >= 300 for gap in gaps)
+    assert gaps == sorted(gaps)
+    assert sim.ledger.count("wake") == 0
+    state_checks = sim.ledger.count("state")
+    assert state_checks <= 2 * 3600 / 300 + 2 * len(refused) + 2  # the usual pace, no loop
+    sim.faults.clear()
+    await advance(hass, freezer, sim, 3600, step=60)
+    ok = [e for e in sim.ledger.entries if e.category == "data" and e.status == 200]
+    assert ok
+    assert ok[-1].time > refused[-1]
 
 
 async def test_age_unknown_before_any_data(hass: HomeAssistant, sim: Simulator) -> None:

@@ -13,6 +13,7 @@ from custom_components.tesla_wallbox.policy import (
     PollSettings,
     is_stale,
     plan_next,
+    refused_read_gap,
     wants_data,
 )
 from custom_components.tesla_wallbox.wallbox import Connection
@@ -153,6 +154,39 @@ def test_retry_after_is_honoured() -> None:
     # A Retry-After already passed changes nothing.
     past = replace(facts, not_before=NOW - 1, failures=0)
     assert plan_next(NOW, past, SETTINGS).at == NOW + SETTINGS.sleep_check_interval
+
+
+def test_refused_read_gates_every_plan_that_leads_to_data() -> None:
+    """After a 408 on vehicle_data from a car the vehicle endpoint called online."""
+    gate = NOW + refused_read_gap(1, SETTINGS)
+    assert gate == NOW + SETTINGS.sleep_check_interval
+    assert refused_read_gap(3, SETTINGS) == 4 * SETTINGS.sleep_check_interval
+    assert refused_read_gap(30, SETTINGS) == SETTINGS.refused_read_max
+    charging = PollFacts(
+        connection=Connection.ONLINE,
+        charging=True,
+        data_time=NOW - 5000,
+        activity_time=NOW - 5000,
+        woke_time=NOW,
+        data_not_before=gate,
+        refused_reads=1,
+    )
+    assert not wants_data(NOW + 60, charging, SETTINGS)
+    assert wants_data(gate, charging, SETTINGS)
+    plan = plan_next(NOW, charging, SETTINGS)
+    assert (plan.at, plan.kind) == (gate, PollKind.DATA)
+    assert "refused" in plan.reason
+    # A long gate still lets a free state check see the car fall asleep at the usual pace.
+    later = replace(charging, data_not_before=NOW + 3600)
+    plan = plan_next(NOW, later, SETTINGS)
+    assert (plan.at, plan.kind) == (NOW + SETTINGS.sleep_check_interval, PollKind.STATE)
+    idle = replace(later, charging=False, woke_time=None)
+    assert plan_next(NOW, idle, SETTINGS).at == NOW + SETTINGS.sleep_check_interval
+    # Plans that never read data are not held back.
+    asleep = replace(later, connection=Connection.ASLEEP)
+    assert plan_next(NOW, asleep, SETTINGS).reason == "sleep check"
+    unknown = replace(later, connection=None)
+    assert plan_next(NOW, unknown, SETTINGS).at == NOW + MIN_GAP
 
 
 def test_stale() -> None:

@@ -331,3 +331,69 @@ async def test_pv_charging_reads_rarely_and_when_the_limit_is_due(
     assert hass.states.get(entity_id(hass, "sensor", car.vin, "status")).state == "stopped"
     # No command went to the full car.
     assert not [record for record in car.commands if record.time > completed]
+
+
+async def test_pv_acts_after_a_restart_while_the_car_sleeps_at_home(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The last position read before the restart still puts the car at the PV location."""
+    await set_mode(hass, sim, "pv")
+    await run_plant(hass, freezer, sim, 1800, pv_w=0)  # no sun: the car falls asleep
+    assert sim.vehicle(1).state == "asleep"
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    vin = sim.vehicle(1).vin
+    assert hass.states.get(entity_id(hass, "binary_sensor", vin, "at_pv_location")).state == "on"
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "ready_for_pv"
+    # The frozen test clock only moves between steps, while the command waits for the car: the
+    # simulated car answers its wake-up at once (the wake-up's delay is tested in test_control).
+    sim.vehicle(1).wake_delay = 0.0
+    await run_plant(hass, freezer, sim, 600, pv_w=8000)
+    assert sim.ledger.count("wake") == 1
+    assert ("charge_start", {}) in commands(sim)
+    assert sim.vehicle(1).charging_state == "Charging"
+
+
+async def test_moving_the_pv_zone_is_seen_without_a_read(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    vin = sim.vehicle(1).vin
+    at_pv = entity_id(hass, "binary_sensor", vin, "at_pv_location")
+    assert hass.states.get(at_pv).state == "on"
+    home = hass.states.get("zone.home")
+    reads = sim.ledger.count("data")
+    hass.states.async_set(
+        "zone.home", home.state, {**home.attributes, "latitude": AWAY[0], "longitude": AWAY[1]}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(at_pv).state == "off"
+    hass.states.async_set("zone.home", home.state, home.attributes)
+    await hass.async_block_till_done()
+    assert hass.states.get(at_pv).state == "on"
+    assert sim.ledger.count("data") == reads
+
+
+async def test_leaving_the_pv_location_mid_session(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Charging in pv mode, then unplugged and driven away: the controller waits, sends nothing."""
+    await set_mode(hass, sim, "pv")
+    await run_plant(hass, freezer, sim, 300, pv_w=8000)
+    assert sim.vehicle(1).charging_state == "Charging"
+    sent = len(commands(sim))
+    sim.vehicle(1).unplug()
+    car = init_integration.runtime_data.cars[sim.vehicle(1).vin]
+    await car.coordinator.async_user_refresh()
+    assert pv_state(hass, sim)[0] == "unplugged"
+    sim.vehicle(1).move(*AWAY)
+    sim.vehicle(1).plug_in()
+    await car.coordinator.async_user_refresh()
+    await run_plant(hass, freezer, sim, 900, pv_w=8000)
+    assert pv_state(hass, sim)[0] == "not_at_pv_location"
+    assert len(commands(sim)) == sent

@@ -14,14 +14,18 @@ from typing import Any
 
 from homeassistant.components.zone import in_zone
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .client import (
     AuthError,
+    CommandProtocolError,
     RateLimitedError,
     TeslaWallboxError,
     TransientError,
@@ -44,7 +48,17 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .policy import PollFacts, PollKind, PollPlan, PollSettings, is_stale, plan_next, wants_data
+from .policy import (
+    PollFacts,
+    PollKind,
+    PollPlan,
+    PollSettings,
+    is_stale,
+    plan_next,
+    refused_read_gap,
+    wants_data,
+)
+from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
 from .storage import CarStore
 from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
 
@@ -52,6 +66,7 @@ from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
 DEFAULT_RETRY_AFTER = 60.0
 # After the predicted moment the car reaches its own limit, read this much later to see Complete.
 LIMIT_READ_DELAY = 60.0
+NOT_BEFORE_KEY = "not_before"
 
 
 def poll_settings(options: dict[str, Any]) -> PollSettings:
@@ -90,7 +105,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self.settings = poll_settings(dict(entry.options))
         self.stale_after = float(entry.options.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER))
         self.pv_zone: str | None = entry.options.get(CONF_PV_ZONE, DEFAULT_PV_ZONE) or None
-        self.facts = PollFacts()
+        self.facts = PollFacts(not_before=self._restored_not_before())
         self.plan: PollPlan | None = None
         self.soft_target: int | None = None  # kept by the charge controller; read for predictions
         self._projection: LevelProjection | None = None  # the battery level since the last read
@@ -99,7 +114,13 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self._unsub_stale: CALLBACK_TYPE | None = None
         self._was_stale = False
         self._shutdown = False
+        self._raised_protocol_issue = False  # by a poll; a command's refusal is not ours to clear
         self.data = self._restored_state()
+        self._unsub_zone: CALLBACK_TYPE | None = None
+        if self.pv_zone is not None:
+            self._unsub_zone = async_track_state_change_event(
+                hass, [self.pv_zone], self._on_pv_zone_changed
+            )
 
     # ----- time and state -------------------------------------------------------------------
 
@@ -108,17 +129,32 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """Seconds since the epoch, from HA's clock (frozen in tests)."""
         return dt_util.utcnow().timestamp()
 
+    def _restored_not_before(self) -> float | None:
+        """A Retry-After from before a restart that has not passed yet: it still holds."""
+        not_before = self._store.get(self.vin, NOT_BEFORE_KEY)
+        if isinstance(not_before, (int, float)) and not_before > self.now():
+            return float(not_before)
+        return None
+
+    def _hold_back(self, not_before: float) -> None:
+        """Nothing goes to the API before `not_before` (a 429's Retry-After), across restarts."""
+        self.facts = replace(self.facts, not_before=not_before)
+        self._store.set(self.vin, NOT_BEFORE_KEY, not_before)
+
     def _restored_state(self) -> WallboxState:
         """The last data from before a restart: a sleeping car's charge state does not change."""
         stored = self._store.get(self.vin, "state")
         if not isinstance(stored, dict):
             return WallboxState(vin=self.vin)
         charge = stored.get("charge")
+        latitude, longitude = stored.get("latitude"), stored.get("longitude")
         return WallboxState(
             vin=self.vin,
             charge=ChargeData.from_api(charge) if isinstance(charge, dict) else None,
-            latitude=stored.get("latitude"),
-            longitude=stored.get("longitude"),
+            latitude=latitude,
+            longitude=longitude,
+            # A car asleep at home after a restart is still at home: PV modes may act on it.
+            at_pv_location=self.at_pv_location(latitude, longitude),
             data_time=stored.get("data_time"),
             confirmed_time=stored.get("confirmed_time"),
             session_charged=bool(stored.get("session_charged")),
@@ -165,6 +201,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         state = self.data
         user_asked, self._user_refresh = self._user_refresh, False
         kind = PollKind.STATE if user_asked or self.plan is None else self.plan.kind
+        if self.facts.not_before is not None and self.facts.not_before > now:
+            return self._finish(state, now)  # a 429's Retry-After, maybe from before a restart
         try:
             if kind is PollKind.STATE or state.connection is not Connection.ONLINE:
                 try:
@@ -183,14 +221,26 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         except VehicleUnavailableError:
-            # The car fell asleep (or out of reach) since we last looked: find out which, for free.
-            self.facts = replace(self.facts, connection=None)
+            # The car fell asleep (or out of reach) since we last looked: find out which, for free,
+            # and leave vehicle_data alone for a while in case the state endpoint says online.
+            refused = self.facts.refused_reads + 1
+            self.facts = replace(
+                self.facts,
+                connection=None,
+                refused_reads=refused,
+                data_not_before=now + refused_read_gap(refused, self.settings),
+            )
             state = replace(state, connection=None, checked_time=now)
         except RateLimitedError as err:
             retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
-            self.facts = replace(
-                self.facts, not_before=now + retry, failures=self.facts.failures + 1
-            )
+            self._hold_back(now + retry)
+            self.facts = replace(self.facts, failures=self.facts.failures + 1)
+            state = replace(state, last_error=err.key)
+        except CommandProtocolError as err:
+            # The account or the car wants signed requests or another key: the user must act.
+            async_raise_command_protocol_issue(self.hass, self.config_entry)
+            self._raised_protocol_issue = True
+            self.facts = replace(self.facts, failures=self.facts.failures + 1)
             state = replace(state, last_error=err.key)
         except TeslaWallboxError as err:
             self.facts = replace(self.facts, failures=self.facts.failures + 1)
@@ -236,6 +286,9 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         facts = self.facts
         confirm_at = facts.confirm_at if facts.confirm_at and facts.confirm_at > now else None
         self._projection = LevelProjection.from_charge(charge, now)
+        if self._raised_protocol_issue:
+            self._raised_protocol_issue = False
+            async_delete_command_protocol_issue(self.hass, self.config_entry)
         self.facts = replace(
             facts,
             connection=Connection.ONLINE,
@@ -245,6 +298,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             confirm_at=confirm_at,
             target_at=self._target_time(charge, now),
             failures=0,
+            refused_reads=0,
+            data_not_before=None,
         )
         self._persist(new_state)
         return new_state
@@ -330,6 +385,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
 
     async def async_user_refresh(self) -> None:
         """A refresh the user asked for: a state check, and a data read if the car is online."""
+        self.check_not_rate_limited()
         self._user_refresh = True
         await self.async_refresh()
 
@@ -415,7 +471,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """A command failed: a 429 holds back every request until its Retry-After."""
         if isinstance(err, RateLimitedError):
             retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
-            self.facts = replace(self.facts, not_before=self.now() + retry)
+            self._hold_back(self.now() + retry)
             self._schedule(self.now())
 
     @callback
@@ -430,11 +486,19 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         if self.plan is not None:
             self._schedule(now)
 
+    @callback
+    def _on_pv_zone_changed(self, _event: Event[EventStateChangedData]) -> None:
+        """The PV zone moved or changed its radius: is the car still inside?"""
+        state = self.data
+        inside = self.at_pv_location(state.latitude, state.longitude)
+        if inside != state.at_pv_location:
+            self.async_set_updated_data(replace(state, at_pv_location=inside))
+
     async def async_shutdown(self) -> None:
         """Cancel the timers."""
         self._shutdown = True
-        for unsub in (self._unsub_poll, self._unsub_stale):
+        for unsub in (self._unsub_poll, self._unsub_stale, self._unsub_zone):
             if unsub:
                 unsub()
-        self._unsub_poll = self._unsub_stale = None
+        self._unsub_poll = self._unsub_stale = self._unsub_zone = None
         await super().async_shutdown()

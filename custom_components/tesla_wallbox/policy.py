@@ -33,6 +33,7 @@ class PollSettings:
     confirm_delay: float = 30.0
     backoff_base: float = 30.0
     backoff_max: float = 900.0
+    refused_read_max: float = 3600.0  # the longest wait after vehicle_data answered 408
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class PollFacts:
     target_at: float | None = None  # predicted moment the soft target (or the limit) is reached
     pv_regulated: bool = False  # the PV controller sets the current of this charge
     not_before: float | None = None  # from a 429's Retry-After
+    data_not_before: float | None = None  # vehicle_data answered 408 although the car was online
+    refused_reads: int = 0  # such 408s in a row
     failures: int = 0  # consecutive failed polls
 
 
@@ -99,7 +102,33 @@ def plan_next(
     return plan
 
 
+def refused_read_gap(refused_reads: int, settings: PollSettings) -> float:
+    """How long to leave vehicle_data alone after this many 408s in a row from an online car.
+
+    The vehicle endpoint can say online while vehicle_data already answers 408 (a car dozing
+    off, weak signal): without a gap each free state check would buy another refused read.
+    """
+    gap: float = settings.sleep_check_interval * 2.0 ** max(refused_reads - 1, 0)
+    return min(gap, max(settings.refused_read_max, settings.sleep_check_interval))
+
+
 def _plan(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -> PollPlan:
+    plan = _plan_ungated(now, facts, settings, jitter)
+    gate = facts.data_not_before
+    if gate is None or gate <= plan.at or plan.reason in _NOT_FOR_DATA:
+        return plan
+    # Whatever this poll was for, it leads to vehicle_data: not before the gate, but a free state
+    # check at the usual pace still sees the car fall asleep.
+    at = min(gate, now + settings.sleep_check_interval)
+    kind = PollKind.DATA if at == gate else PollKind.STATE
+    return PollPlan(at, kind, f"{plan.reason}, after a refused read")
+
+
+# Plans that never read vehicle_data by themselves.
+_NOT_FOR_DATA = frozenset({"back-off", "connection unknown", "sleep check", "idle, sleep check"})
+
+
+def _plan_ungated(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -> PollPlan:
     if facts.failures > 0:
         delay = min(settings.backoff_base * 2 ** (facts.failures - 1), settings.backoff_max)
         return PollPlan(now + delay * (1 + 0.25 * jitter), PollKind.STATE, "back-off")
@@ -138,6 +167,8 @@ def _plan(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -
 def wants_data(now: float, facts: PollFacts, settings: PollSettings) -> bool:
     """After a state check found the car online: is a vehicle_data read worth it now?"""
     if facts.connection is not Connection.ONLINE:
+        return False
+    if facts.data_not_before is not None and now < facts.data_not_before:
         return False
     if facts.data_time is None:
         return True
