@@ -410,8 +410,10 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
             CONF_PV_ZONE: "zone.home",
             CONF_ALLOW_LOW_TARGET: True,
             CONF_CHARGING_INTERVAL: 300,
+            "pv_charging_interval": 1800,
             "sleep_check_interval": 120,
             "idle_quiet": 900,
+            "confirm_delay": 45,
             "stale_after": 3600,
             "wake_timeout": 60,
             "regenerate_api_key": False,
@@ -422,7 +424,9 @@ async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -
     assert entry.options[CONF_ALLOW_LOW_TARGET] is True
     assert entry.options[CONF_API_KEY] == old_key
     car = next(iter(entry.runtime_data.cars.values()))
-    assert car.coordinator.settings.charging_interval == 300  # reloaded with the new options
+    settings = car.coordinator.settings  # reloaded with the new options
+    assert (settings.charging_interval, settings.pv_charging_interval) == (300, 1800)
+    assert (settings.sleep_check_interval, settings.confirm_delay) == (120, 45)
     assert car.controller.min_target == 1
 
     result = await _options_step(hass, entry, "general")

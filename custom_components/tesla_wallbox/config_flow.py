@@ -48,6 +48,7 @@ from .const import (
     CONF_BATTERY_PRIORITY_SOC,
     CONF_BATTERY_SOC_SENSOR,
     CONF_CHARGING_INTERVAL,
+    CONF_CONFIRM_DELAY,
     CONF_DISABLE_DELAY,
     CONF_ENABLE_DELAY,
     CONF_GRID_SENSOR,
@@ -71,6 +72,7 @@ from .const import (
     CONF_VINS,
     CONF_WAKE_TIMEOUT,
     DEFAULT_CHARGING_INTERVAL,
+    DEFAULT_CONFIRM_DELAY,
     DEFAULT_IDLE_QUIET,
     DEFAULT_PV_CHARGING_INTERVAL,
     DEFAULT_PV_ZONE,
@@ -548,6 +550,9 @@ class WallboxOptionsFlow(OptionsFlowWithReload):
                     CONF_SLEEP_CHECK_INTERVAL, default=DEFAULT_SLEEP_CHECK_INTERVAL
                 ): seconds,
                 vol.Required(CONF_IDLE_QUIET, default=DEFAULT_IDLE_QUIET): seconds,
+                vol.Required(CONF_CONFIRM_DELAY, default=DEFAULT_CONFIRM_DELAY): _box(
+                    5, 600, 1, "s"
+                ),
                 vol.Required(CONF_STALE_AFTER, default=DEFAULT_STALE_AFTER): seconds,
                 vol.Required(CONF_WAKE_TIMEOUT, default=DEFAULT_WAKE_TIMEOUT): seconds,
                 vol.Required(CONF_REGENERATE_API_KEY, default=False): selector.BooleanSelector(),

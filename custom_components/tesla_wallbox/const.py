@@ -34,6 +34,7 @@ CONF_CHARGING_INTERVAL: Final = "charging_interval"
 CONF_PV_CHARGING_INTERVAL: Final = "pv_charging_interval"
 CONF_SLEEP_CHECK_INTERVAL: Final = "sleep_check_interval"
 CONF_IDLE_QUIET: Final = "idle_quiet"
+CONF_CONFIRM_DELAY: Final = "confirm_delay"
 CONF_STALE_AFTER: Final = "stale_after"
 CONF_WAKE_TIMEOUT: Final = "wake_timeout"
 CONF_ALLOW_LOW_TARGET: Final = "allow_low_target"
@@ -45,6 +46,7 @@ DEFAULT_CHARGING_INTERVAL: Final = 600
 DEFAULT_PV_CHARGING_INTERVAL: Final = 3600
 DEFAULT_SLEEP_CHECK_INTERVAL: Final = 300
 DEFAULT_IDLE_QUIET: Final = 900
+DEFAULT_CONFIRM_DELAY: Final = 30
 DEFAULT_STALE_AFTER: Final = 1800
 DEFAULT_WAKE_TIMEOUT: Final = 90
 

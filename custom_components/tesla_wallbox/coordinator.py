@@ -34,12 +34,14 @@ from .client import (
 )
 from .const import (
     CONF_CHARGING_INTERVAL,
+    CONF_CONFIRM_DELAY,
     CONF_IDLE_QUIET,
     CONF_PV_CHARGING_INTERVAL,
     CONF_PV_ZONE,
     CONF_SLEEP_CHECK_INTERVAL,
     CONF_STALE_AFTER,
     DEFAULT_CHARGING_INTERVAL,
+    DEFAULT_CONFIRM_DELAY,
     DEFAULT_IDLE_QUIET,
     DEFAULT_PV_CHARGING_INTERVAL,
     DEFAULT_PV_ZONE,
@@ -80,6 +82,7 @@ def poll_settings(options: dict[str, Any]) -> PollSettings:
             options.get(CONF_SLEEP_CHECK_INTERVAL, DEFAULT_SLEEP_CHECK_INTERVAL)
         ),
         idle_quiet=float(options.get(CONF_IDLE_QUIET, DEFAULT_IDLE_QUIET)),
+        confirm_delay=float(options.get(CONF_CONFIRM_DELAY, DEFAULT_CONFIRM_DELAY)),
     )
 
 
