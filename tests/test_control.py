@@ -247,22 +247,6 @@ async def test_ten_concurrent_commands_one_wake(
     assert sim.vehicle(1).charge_current_request == 14
 
 
-@pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
-async def test_wake_timeout(
-    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
-) -> None:
-    vin = sim.vehicle(1).vin
-    car = init_integration.runtime_data.cars[vin]
-    car.controller.wake_timeout = 0.05  # the simulator's clock stands still: the car never wakes
-    with pytest.raises(HomeAssistantError) as err:
-        await car.controller.async_start()
-    assert err.value.translation_key == "wake_timeout"
-    assert sim.ledger.count("wake") == 1
-    assert sim.ledger.count("command") == 0
-    assert car.controller.last_command.state == "failed"
-    assert car.controller.last_command.reason == "wake_timeout"
-
-
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_asleep_since_last_read_wakes_on_408(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
@@ -584,7 +568,7 @@ async def test_commands_queued_behind_a_failed_wake_fail_with_it(
 
 
 @pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
-async def test_wake_timeout_is_shared_by_the_queue(
+async def test_wake_timeout_fails_the_whole_queue(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
     vin = sim.vehicle(1).vin
@@ -600,6 +584,8 @@ async def test_wake_timeout_is_shared_by_the_queue(
     assert [getattr(result, "translation_key", None) for result in results] == ["wake_timeout"] * 4
     assert sim.ledger.count("wake") == 1
     assert sim.ledger.count("command") == 0
+    assert car.controller.last_command.state == "failed"
+    assert car.controller.last_command.reason == "wake_timeout"
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])

@@ -38,7 +38,7 @@ from .const import (
 )
 from .coordinator import WallboxCoordinator
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
-from .storage import CALLS_KEY, SOFT_TARGET_KEY, CarStore
+from .storage import SOFT_TARGET_KEY, CarStore
 from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
 
 WAKE_POLL_INTERVAL = 2.0
@@ -133,9 +133,6 @@ class ChargeController:
         # wake-up fail with it at once instead of each waking the car again.
         self._wake_failures = 0
         self._wake_error: HomeAssistantError | None = None
-        # Today's billable requests survive a reload or restart, for the cost sensor.
-        client.restore_calls(store.get(self.vin, CALLS_KEY))
-        client.calls.on_change = self._save_calls
 
     def _stored_soft_target(self) -> int | None:
         """The soft target from before a restart, unless targets below 50 % are switched off."""
@@ -148,10 +145,6 @@ class ChargeController:
             self._store.set(self.vin, SOFT_TARGET_KEY, None)
             return None
         return soft
-
-    @callback
-    def _save_calls(self) -> None:
-        self._store.set(self.vin, CALLS_KEY, self._client.calls.as_dict())
 
     # ----- validation (nothing is sent for invalid input) ------------------------------------
 

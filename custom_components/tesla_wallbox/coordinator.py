@@ -61,14 +61,13 @@ from .policy import (
     wants_data,
 )
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
-from .storage import CarStore
+from .storage import NOT_BEFORE_KEY, CarStore
 from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
 
 # A 429 without Retry-After still waits this long.
 DEFAULT_RETRY_AFTER = 60.0
 # After the predicted moment the car reaches its own limit, read this much later to see Complete.
 LIMIT_READ_DELAY = 60.0
-NOT_BEFORE_KEY = "not_before"
 
 
 def poll_settings(options: dict[str, Any]) -> PollSettings:

@@ -16,7 +16,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.loader import async_get_integration
 
-from .const import DOMAIN, HTTP_BASE, LOGGER
+from .const import DOMAIN, HTTP_BASE
 from .control import Command, CommandState, Source
 from .goe import (
     FRC_NEUTRAL,
@@ -28,7 +28,16 @@ from .goe import (
     select,
     status_values,
 )
-from .http_api import DEFAULT_WAIT, ApiError, _key_matches, find_car, loaded_entries, unauthorized
+from .http_api import (
+    DEFAULT_WAIT,
+    ApiError,
+    _key_matches,
+    describe_failure,
+    find_car,
+    loaded_entries,
+    note_late_outcome,
+    unauthorized,
+)
 from .models import Car, WallboxConfigEntry
 from .storage import CarStore
 from .wallbox import Connection, soft_target_reached
@@ -72,19 +81,6 @@ async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
     )
 
 
-def _failure_text(error: BaseException) -> str:
-    """The controller's error as a go-e answer: its key, and the car's reason when it gave one."""
-    key = getattr(error, "translation_key", None) or "api_error"
-    reason = (getattr(error, "translation_placeholders", None) or {}).get("reason")
-    return f"{key}: {reason}" if reason else str(key)
-
-
-def _note_late_outcome(task: asyncio.Task[None]) -> None:
-    """A command still running when we answered: its outcome shows in the status later."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        LOGGER.debug("go-e command failed after the answer: %s", _failure_text(error))
-
-
 def _wake_up(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car) -> asyncio.Task[None]:
     """The car's wake-up and data read, as the wake-up button does: the one under way, or a new one.
 
@@ -123,7 +119,7 @@ async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: S
     done, _ = await asyncio.wait({task}, timeout=DEFAULT_WAIT)
     if not done:
         # Accepted: a command that must first wake the car goes on in the background.
-        task.add_done_callback(_note_late_outcome)
+        task.add_done_callback(note_late_outcome("go-e"))
         return HTTPStatus.OK
     if task.cancelled():
         plan.fail("cancelled", None)
@@ -137,7 +133,7 @@ async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: S
     failed = (
         record.name if sent and record is not None and record.state is CommandState.FAILED else None
     )
-    plan.fail(_failure_text(error), failed)
+    plan.fail(describe_failure(error), failed)
     return HTTPStatus.BAD_GATEWAY if sent else HTTPStatus.CONFLICT
 
 

@@ -7,7 +7,7 @@ car's ChargeController, validated together before anything is sent. Errors are J
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import hmac
 from http import HTTPStatus
@@ -254,7 +254,7 @@ async def run_commands(
     done, _ = await asyncio.wait({task}, timeout=wait)
     if not done:
         # The outcome shows in the status later; the task must not die with an unread error.
-        task.add_done_callback(_note_late_outcome)
+        task.add_done_callback(note_late_outcome("HTTP"))
         return _json(car, HTTPStatus.ACCEPTED)
     if task.cancelled():
         # The entry unloaded or reloaded while the command waited: what was not sent, never will be.
@@ -273,11 +273,22 @@ async def run_commands(
     return _json(car, HTTPStatus.BAD_GATEWAY, error="api_error", message=type(error).__name__)
 
 
-def _note_late_outcome(task: asyncio.Task[None]) -> None:
-    """A command still running when we answered: its outcome shows in the status later."""
-    if not task.cancelled() and (error := task.exception()) is not None:
-        reason = error.translation_key if isinstance(error, HomeAssistantError) else None
-        LOGGER.debug("HTTP command failed after the answer: %s", reason or type(error).__name__)
+def describe_failure(error: BaseException) -> str:
+    """A failed command in a few words: its error key, and the car's reason when it gave one."""
+    key = getattr(error, "translation_key", None) or "api_error"
+    reason = (getattr(error, "translation_placeholders", None) or {}).get("reason")
+    return f"{key}: {reason}" if reason else str(key)
+
+
+def note_late_outcome(api: str) -> Callable[[asyncio.Task[None]], None]:
+    """A done callback for a command still running when `api` answered: its outcome shows in
+    the status later, and a failure is logged rather than left unread in the task."""
+
+    def note(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            LOGGER.debug("%s command failed after the answer: %s", api, describe_failure(error))
+
+    return note
 
 
 def _message(err: HomeAssistantError) -> str:

@@ -16,7 +16,14 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
-from .client import AccountClient, AuthError, Connect, TeslaWallboxError, TransientError
+from .client import (
+    AccountClient,
+    AuthError,
+    Connect,
+    TeslaWallboxError,
+    TransientError,
+    VehicleClient,
+)
 from .const import (
     CONF_BACKEND,
     CONF_PRIVATE_KEY,
@@ -30,7 +37,7 @@ from .const import (
 from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
-from .storage import CarNumbers, CarStore
+from .storage import CALLS_KEY, CarNumbers, CarStore
 from .surplus_runner import SurplusRunner
 
 DATA_CAR_NUMBERS = f"{DOMAIN}_car_numbers"
@@ -95,6 +102,12 @@ def account_client(hass: HomeAssistant, data: Mapping[str, Any], connect: Connec
     )
 
 
+def _keep_calls(client: VehicleClient, store: CarStore) -> None:
+    """Today's billable requests survive a reload or restart, for the cost sensor."""
+    client.restore_calls(store.get(client.vin, CALLS_KEY))
+    client.calls.on_change = lambda: store.set(client.vin, CALLS_KEY, client.calls.as_dict())
+
+
 def _today() -> date:
     return dt_util.now().date()
 
@@ -154,6 +167,7 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
     cars: dict[str, Car] = {}
     for vin in entry.data[CONF_VINS]:
         client = account.vehicle(vin)
+        _keep_calls(client, store)
         name = names.get(vin, vin)
         coordinator = WallboxCoordinator(hass, entry, client, store, name)
         controller = ChargeController(hass, entry, coordinator, client, store)

@@ -9,7 +9,7 @@ While the PV controller regulates the charge it knows the current it set, and re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from .wallbox import Connection
@@ -61,6 +61,7 @@ class PollPlan:
     at: float
     kind: PollKind
     reason: str
+    for_data: bool = False  # it is there to read vehicle_data: a refused read's gap holds it back
 
 
 def pv_paced(facts: PollFacts) -> bool:
@@ -77,10 +78,14 @@ def charging_interval(facts: PollFacts, settings: PollSettings) -> float:
     return settings.pv_charging_interval if pv_paced(facts) else settings.charging_interval
 
 
-def _due(candidates: list[tuple[float | None, PollKind, str]]) -> tuple[float, PollKind, str]:
-    """The earliest of the candidates that are set."""
-    present = [(at, kind, reason) for at, kind, reason in candidates if at is not None]
-    return min(present, key=lambda item: item[0])
+def _due(now: float, candidates: list[tuple[float | None, PollKind, str, bool]]) -> PollPlan:
+    """The earliest of the candidates that are set (at, kind, reason, for_data), never past."""
+    plans = [
+        PollPlan(max(at, now), kind, reason, for_data)
+        for at, kind, reason, for_data in candidates
+        if at is not None
+    ]
+    return min(plans, key=lambda plan: plan.at)
 
 
 # Planned right after a poll, the next one is never sooner than this: no loop can hammer the API.
@@ -96,9 +101,9 @@ def plan_next(
     """
     plan = _plan(now, facts, settings, jitter)
     if facts.not_before is not None and facts.not_before > plan.at:
-        return PollPlan(facts.not_before, plan.kind, f"{plan.reason}, after Retry-After")
+        return replace(plan, at=facts.not_before, reason=f"{plan.reason}, after Retry-After")
     if plan.at < now + MIN_GAP:
-        return PollPlan(now + MIN_GAP, plan.kind, plan.reason)
+        return replace(plan, at=now + MIN_GAP)
     return plan
 
 
@@ -115,17 +120,13 @@ def refused_read_gap(refused_reads: int, settings: PollSettings) -> float:
 def _plan(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -> PollPlan:
     plan = _plan_ungated(now, facts, settings, jitter)
     gate = facts.data_not_before
-    if gate is None or gate <= plan.at or plan.reason in _NOT_FOR_DATA:
+    if gate is None or gate <= plan.at or not plan.for_data:
         return plan
     # Whatever this poll was for, it leads to vehicle_data: not before the gate, but a free state
     # check at the usual pace still sees the car fall asleep.
     at = min(gate, now + settings.sleep_check_interval)
     kind = PollKind.DATA if at == gate else PollKind.STATE
-    return PollPlan(at, kind, f"{plan.reason}, after a refused read")
-
-
-# Plans that never read vehicle_data by themselves.
-_NOT_FOR_DATA = frozenset({"back-off", "connection unknown", "sleep check", "idle, sleep check"})
+    return PollPlan(at, kind, f"{plan.reason}, after a refused read", for_data=True)
 
 
 def _plan_ungated(now: float, facts: PollFacts, settings: PollSettings, jitter: float) -> PollPlan:
@@ -139,29 +140,31 @@ def _plan_ungated(now: float, facts: PollFacts, settings: PollSettings, jitter: 
     if facts.data_time is None or (
         facts.woke_time is not None and facts.woke_time > facts.data_time
     ):
-        return PollPlan(now, PollKind.DATA, "came online")
+        return PollPlan(now, PollKind.DATA, "came online", for_data=True)
     if facts.charging:
-        at, kind, reason = _due(
+        return _due(
+            now,
             [
                 (
                     facts.data_time + charging_interval(facts, settings),
                     PollKind.DATA,
                     "PV charging" if pv_paced(facts) else "charging",
+                    True,
                 ),
-                (facts.confirm_at, PollKind.DATA, "confirm command"),
-                (facts.target_at, PollKind.DATA, "target level"),
-            ]
+                (facts.confirm_at, PollKind.DATA, "confirm command", True),
+                (facts.target_at, PollKind.DATA, "target level", True),
+            ],
         )
-        return PollPlan(max(at, now), kind, reason)
     quiet_until = (facts.activity_time or facts.data_time) + settings.idle_quiet
-    at, kind, reason = _due(
+    return _due(
+        now,
         [
-            (facts.confirm_at, PollKind.DATA, "confirm command"),
-            (quiet_until, PollKind.STATE, "idle, quiet period over"),
-            (now + settings.sleep_check_interval, PollKind.STATE, "idle, sleep check"),
-        ]
+            (facts.confirm_at, PollKind.DATA, "confirm command", True),
+            # A state check, then a read if the car is still awake (wants_data).
+            (quiet_until, PollKind.STATE, "idle, quiet period over", True),
+            (now + settings.sleep_check_interval, PollKind.STATE, "idle, sleep check", False),
+        ],
     )
-    return PollPlan(max(at, now), kind, reason)
 
 
 def wants_data(now: float, facts: PollFacts, settings: PollSettings) -> bool:

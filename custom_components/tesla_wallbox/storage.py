@@ -16,6 +16,7 @@ CAR_NUMBERS_KEY = f"{DOMAIN}.car_numbers"
 # Per-car keys
 SOFT_TARGET_KEY = "soft_target"
 CALLS_KEY = "calls"  # today's billable requests: {"day": "2026-11-23", "counts": {"data": 3}}
+NOT_BEFORE_KEY = "not_before"  # a 429's Retry-After, as epoch seconds
 
 
 class CarStore:
