@@ -28,6 +28,7 @@ class OAuthApi:
         self._serial = itertools.count(1)
         self.refresh_tokens: set[str] = set()
         self.exchanges: list[str] = []  # grant types, in order
+        self.throttled = 0  # the next this many token requests answer 429, Retry-After: 60
 
     def register(self, app: web.Application) -> None:
         """Add the token route."""
@@ -37,6 +38,11 @@ class OAuthApi:
         form = await request.post()
         grant = str(form.get("grant_type", ""))
         self.exchanges.append(grant)
+        if self.throttled > 0:
+            self.throttled -= 1
+            response = _refused(429, "too_many_requests")
+            response.headers["Retry-After"] = "60"
+            return response
         if not form.get("client_id"):
             return _refused(401, "invalid_client")
         if grant == "authorization_code":

@@ -14,6 +14,7 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant import exceptions
 from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
@@ -132,7 +133,11 @@ async def test_fleet_sign_in_refused(
     )
     result = await _sign_in(hass, hass_client_no_auth, result["flow_id"], result["url"], "refused")
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "oauth_failed"
+    # The simulator refuses the code with a 400, as Tesla does. Home Assistant's OAuth helper names
+    # the abort: "oauth_failed" up to 2026.2; since it maps token errors (OAuth2TokenRequestReauthError,
+    # 2026.10), any 4xx is "oauth_unauthorized". Both are translated.
+    refused = hasattr(exceptions, "OAuth2TokenRequestReauthError")
+    assert result["reason"] == ("oauth_unauthorized" if refused else "oauth_failed")
 
 
 @pytest.mark.usefixtures("current_request_with_host", "credentials", "tesla_at_sim")
@@ -463,6 +468,22 @@ async def test_fleet_reconfigure_other_account(hass: HomeAssistant, sim: Simulat
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
+
+
+@pytest.mark.usefixtures("credentials", "tesla_at_sim")
+async def test_token_refresh_rate_limited_retries_setup_without_reauth(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """A 429 from the token endpoint is Tesla's rate limit: try again later, no new sign-in."""
+    sim.oauth.refresh_tokens.add("sim-refresh-seeded")
+    sim.oauth.throttled = 1
+    entry = fleet_entry(sim)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert sim.oauth.exchanges == ["refresh_token"]
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
 @pytest.mark.usefixtures("credentials")

@@ -8,7 +8,8 @@ number of waiting commands share one wake-up, and records the last command and i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -201,13 +202,16 @@ class ChargeController:
 
         A wake-up is billed ($0.02): the free state endpoint tells first whether it is needed.
         """
+        if self._closed:
+            raise _error("cannot_connect")
         wake_failures = self._wake_failures
-        async with self._lock:
-            self.coordinator.check_not_rate_limited()
-            self._check_no_failed_wake(wake_failures)
-            if await self._connection() is not Connection.ONLINE:
-                await self._wake()
-        await self.coordinator.async_user_refresh()
+        with self._cancelled_at_shutdown():
+            async with self._lock:
+                self.coordinator.check_not_rate_limited()
+                self._check_no_failed_wake(wake_failures)
+                if await self._connection() is not Connection.ONLINE:
+                    await self._wake()
+            await self.coordinator.async_user_refresh()
 
     async def async_set_amps(self, amps: float, source: str = Source.USER) -> None:
         """Set the charging current (A)."""
@@ -228,10 +232,7 @@ class ChargeController:
         first = checked[0]
         self._record(first, CommandState.PENDING, "", source)
         wake_failures = self._wake_failures
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        try:
+        with self._cancelled_at_shutdown():
             async with self._lock:
                 for command in checked:
                     self._source = source
@@ -243,12 +244,23 @@ class ChargeController:
                         self._record(command, CommandState.FAILED, _reason_of(err), source)
                         raise
                     self._record(command, CommandState.OK, reason, source)
+
+    @contextmanager
+    def _cancelled_at_shutdown(self) -> Iterator[None]:
+        """The calling task is cancelled by async_shutdown (unload, or Home Assistant stopping)
+        while it waits for the lock, a wake-up or an answer."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
         finally:
             self._running.discard(task)
 
     @callback
     def async_shutdown(self) -> None:
-        """At unload: cancel commands still waiting (for the lock or a wake-up), send nothing more.
+        """At unload or when Home Assistant stops: cancel commands and wake-ups still waiting (for
+        the lock, a wake-up or an answer), send nothing more.
 
         Commands are not persisted, so a restart can never send a waiting command twice.
         """

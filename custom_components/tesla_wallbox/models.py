@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from http import HTTPStatus
 from typing import Any
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -108,6 +109,14 @@ def _keep_calls(client: VehicleClient, store: CarStore) -> None:
     client.calls.on_change = lambda: store.set(client.vin, CALLS_KEY, client.calls.as_dict())
 
 
+def _shutdown_listener(controller: ChargeController) -> Callable[[Event], None]:
+    @callback
+    def shut_down(_event: Event) -> None:
+        controller.async_shutdown()
+
+    return shut_down
+
+
 def _today() -> date:
     return dt_util.now().date()
 
@@ -133,7 +142,8 @@ async def async_connect(hass: HomeAssistant, entry: ConfigEntry) -> Connect:
         try:
             await session.async_ensure_token_valid()
         except aiohttp.ClientResponseError as err:
-            if 400 <= err.status < 500:
+            # 429 is Tesla's rate limit, not a refusal: no reason to sign in again.
+            if 400 <= err.status < 500 and err.status != HTTPStatus.TOO_MANY_REQUESTS:
                 raise AuthError("token refresh refused") from err
             raise TransientError("token refresh failed") from err
         except (aiohttp.ClientError, TimeoutError) as err:
@@ -184,4 +194,10 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
             entry.async_on_unload(car.coordinator.async_add_listener(listener))
         entry.async_on_unload(car.surplus.async_start())
         entry.async_on_unload(car.controller.async_shutdown)
+        # Home Assistant does not unload entries when it stops: a command or a wake-up still
+        # waiting would hold up its shutdown until the car answered. (async_listen, not
+        # async_listen_once: its remover stays valid after the event, for a later unload.)
+        entry.async_on_unload(
+            hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _shutdown_listener(car.controller))
+        )
     return WallboxRuntime(account, store, cars)
