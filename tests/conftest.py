@@ -14,9 +14,15 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.plugins import (  # noqa: F401 (see the harness note)
+    aiohttp_client,
+    snapshot,
+)
 
 from custom_components.tesla_wallbox import control
 from custom_components.tesla_wallbox.const import (
@@ -127,6 +133,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/ in every test."""
 
 
+# The harness overrides two fixtures of other pytest plugins: `aiohttp_client` (its test server
+# lets views be registered after it started, as a running Home Assistant does) and `snapshot`
+# (Home Assistant's serializer, in tests/snapshots). Which plugin's fixture wins depends on the
+# order the plugins load; with pytest-homeassistant-custom-component 0.13.375 pytest-aiohttp's and
+# syrupy's won. Imported into this conftest, the harness's fixtures always win.
+
+
 @pytest.fixture(autouse=True)
 def fast_wake_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """Our own wake-wait loop polls every 2 s; tests run the simulator's clock faster instead."""
@@ -207,6 +220,27 @@ async def advance(
         # Polls run as background tasks, like DataUpdateCoordinator's own.
         await hass.async_block_till_done(wait_background_tasks=True)
         remaining -= delta
+
+
+def assert_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """No record in caplog carries a traceback. One kind is allowed: the DEBUG "Full error:"
+    record that Home Assistant's DataUpdateCoordinator (2026.10) adds after it logged a failed
+    update in one line, which only a user who asked for debug logs sees."""
+    for record in caplog.records:
+        if record.name.startswith("custom_components.") and record.getMessage() == "Full error:":
+            assert record.levelno == logging.DEBUG
+            continue
+        text = caplog.handler.format(record)
+        assert "Traceback" not in text, f"{record.name} {record.levelname}: {text[:2000]}"
+
+
+def car_device(hass: HomeAssistant, entry: MockConfigEntry, vin: str) -> DeviceEntry | None:
+    """The entry's device of a car. Device identifiers are unique per config entry only (Home
+    Assistant 2026.10 deprecates the lookup without one), so this asks by entry in every release."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    found = [device for device in devices if (DOMAIN, vin) in device.identifiers]
+    assert len(found) <= 1, f"{len(found)} devices of {vin} in one entry"
+    return found[0] if found else None
 
 
 def entity_id(hass: HomeAssistant, platform: str, vin: str, key: str) -> str:

@@ -9,7 +9,6 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -27,7 +26,7 @@ from custom_components.tesla_wallbox.const import (
 )
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import TOKEN
+from .conftest import TOKEN, car_device
 
 
 async def _start(hass: HomeAssistant, backend: str) -> dict[str, Any]:
@@ -162,9 +161,9 @@ async def test_pick_some_cars_then_add_the_rest(hass: HomeAssistant, sim: Simula
     assert entry.title == f"{names[first]}, {names[second]}"  # the title we made follows
     assert entry.state is ConfigEntryState.LOADED
     assert list(entry.runtime_data.cars) == [first, second]  # reloaded with both
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, second)})
+    device = car_device(hass, entry, second)
     assert device is not None
-    assert device.config_entries == {entry.entry_id}
+    assert device.name == names[second]  # the entry's own device: it is the domain's only entry
 
     # Every car is set up now: a third run stops at once.
     result = await _start(hass, "custom")

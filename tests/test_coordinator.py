@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.tesla_wallbox.const import DOMAIN
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import HOME, advance, entity_id
+from .conftest import HOME, advance, assert_no_traceback, entity_id
 
 
 def data_reads_while_asleep(sim: Simulator) -> int:
@@ -212,7 +212,7 @@ async def test_server_errors_back_off_then_go_stale_then_recover(
         await advance(hass, freezer, sim, 600, step=30)
     assert hass.states.get(battery).state == STATE_UNAVAILABLE
     assert sum("entities are unavailable" in message for message in caplog.messages) == 1
-    assert "Traceback" not in caplog.text
+    assert_no_traceback(caplog)
     sim.faults.clear()
     with caplog.at_level(logging.INFO):
         await advance(hass, freezer, sim, 1000, step=30)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util, slugify
 import pytest
@@ -70,10 +70,29 @@ async def set_up_with_every_entity(hass: HomeAssistant, entry: MockConfigEntry) 
 
 
 def entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, object]:
-    """entity_id -> state of every entity of the entry, sorted."""
+    """entity_id -> state of every entity of the entry, sorted.
+
+    Home Assistant 2026.10 keys the attributes it sets itself (friendly_name, device_class...) with
+    the StrEnum EntityStateAttribute, 2026.2 with plain strings; both are the same text, in the
+    state machine and in JSON. The keys are made plain strings so that one snapshot fits both.
+    """
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert all(item.disabled_by is None for item in entries)
-    return {item.entity_id: hass.states.get(item.entity_id) for item in sorted(entries, key=str)}
+    states: dict[str, object] = {}
+    for item in sorted(entries, key=str):
+        state = hass.states.get(item.entity_id)
+        assert state is not None
+        attributes = {str(key): value for key, value in state.attributes.items()}
+        states[item.entity_id] = State(
+            state.entity_id,
+            state.state,
+            attributes,
+            last_changed=state.last_changed,
+            last_reported=state.last_reported,
+            last_updated=state.last_updated,
+            context=state.context,
+        )
+    return states
 
 
 @pytest.mark.freeze_time(MORNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.websocket_api import DOMAIN as WS_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -26,7 +27,7 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.storage import CarNumbers
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, entity_id
+from .conftest import API_KEY, HOME, car_device, entity_id
 
 
 async def test_setup_and_unload(
@@ -35,7 +36,7 @@ async def test_setup_and_unload(
     entry = init_integration
     assert entry.state is ConfigEntryState.LOADED
     vin = sim.vehicle(1).vin
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, vin)})
+    device = car_device(hass, entry, vin)
     assert device is not None
     assert device.name == sim.vehicle(1).display_name
     assert device.serial_number == vin
@@ -146,7 +147,7 @@ async def test_stale_device_can_be_removed_a_configured_car_cannot(
     assert await async_setup_component(hass, "config", {})
     registry = dr.async_get(hass)
     entry = init_integration
-    car = registry.async_get_device(identifiers={(DOMAIN, sim.vehicle(1).vin)})
+    car = car_device(hass, entry, sim.vehicle(1).vin)
     assert car is not None
     # A car that is no longer part of the entry left its device behind.
     stale = registry.async_get_or_create(
@@ -154,14 +155,19 @@ async def test_stale_device_can_be_removed_a_configured_car_cannot(
     )
     client = await hass_ws_client(hass)
 
+    # The frontend's delete: "remove" since Home Assistant 2026.10 (a device has one entry),
+    # before that "remove_config_entry" (now deprecated). Both ask the integration first.
+    handlers = hass.data[WS_DOMAIN]
+    if "config/device_registry/remove" in handlers:
+        command = {"type": "config/device_registry/remove"}
+    else:
+        command = {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+        }
+
     async def remove(device_id: str) -> dict[str, Any]:
-        await client.send_json_auto_id(
-            {
-                "type": "config/device_registry/remove_config_entry",
-                "config_entry_id": entry.entry_id,
-                "device_id": device_id,
-            }
-        )
+        await client.send_json_auto_id({**command, "device_id": device_id})
         response: dict[str, Any] = await client.receive_json()
         return response
 

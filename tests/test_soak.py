@@ -24,7 +24,7 @@ from custom_components.tesla_wallbox import client as client_module, control
 from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.pv import clear_day, house_load
 
-from .conftest import HOME, TOKEN, advance
+from .conftest import HOME, TOKEN, advance, assert_no_traceback
 
 GRID = "sensor.grid_power"
 FAULT_MIX = [  # (kind, status, probability per request); about 10 % in all
@@ -120,7 +120,7 @@ async def test_a_faulty_day(
                 assert response.status == 200
                 assert (await response.json())["car"] == 1
             await advance(hass, freezer, sim, 60, step=60)
-        assert "Traceback" not in caplog.text
+        assert_no_traceback(caplog)
         caplog.clear()
 
     await hour(0)  # warm up: caches, first polls
