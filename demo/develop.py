@@ -17,8 +17,9 @@ import asyncio
 from collections.abc import Sequence
 import contextlib
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 import hashlib
+import importlib
 import importlib.metadata
 import json
 import logging
@@ -55,6 +56,10 @@ from .ha_api import DemoUser, HomeAssistantApi, HomeAssistantError, form_default
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "demo" / "config"
 INTEGRATION = REPO / "custom_components" / "tesla_wallbox"
+# The lane this runs in: the newest (Python 3.14, scripts/latest) or the oldest (.venv).
+NEWEST_LANE = sys.version_info >= (3, 14)
+REQUIREMENTS = REPO / ("requirements_latest.txt" if NEWEST_LANE else "requirements_test.txt")
+SETUP = "scripts/latest" if NEWEST_LANE else "scripts/setup"
 DOMAIN = "tesla_wallbox"
 DEMO_USER = DemoUser(name="Demo", username="demo", password="demo1234")  # noqa: S106 - a demo
 SIM_TOKEN = "tesla-wallbox-demo"  # noqa: S105 - the simulator's token, not a secret
@@ -130,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--longitude", type=float, default=13.405, help="home (Berlin)")
     parser.add_argument("--time-zone", default="Europe/Berlin", help="home's time zone")
     parser.add_argument(
-        "--dir", type=Path, default=REPO / ".develop", help="runtime folder (.develop)"
+        "--dir",
+        type=Path,
+        default=REPO / (".develop-latest" if NEWEST_LANE else ".develop"),
+        help="runtime folder (.develop; .develop-latest on the newest lane)",
     )
     parser.add_argument(
         "--clean", action="store_true", help="delete the runtime folder first: a fresh start"
@@ -223,15 +231,15 @@ def check_requirements(folder: Path, configuration: Path) -> None:
     stamp = folder / "requirements.checked"
     fingerprint = hashlib.sha256()
     fingerprint.update(importlib.metadata.version("homeassistant").encode())
-    for path in (REPO / "requirements_test.txt", configuration, INTEGRATION / "manifest.json"):
+    for path in (REQUIREMENTS, configuration, INTEGRATION / "manifest.json"):
         fingerprint.update(path.read_bytes())
     if stamp.exists() and stamp.read_text() == fingerprint.hexdigest():
         return
     missing = missing_requirements(configuration)
     if missing:
         raise DemoError(
-            "Home Assistant needs packages that .venv lacks; add them to requirements_test.txt "
-            "and run scripts/setup:\n  " + "\n  ".join(missing)
+            f"Home Assistant needs packages that this lane's environment lacks; add them to"
+            f" {REQUIREMENTS.name} and run {SETUP}:\n  " + "\n  ".join(missing)
         )
     stamp.write_text(fingerprint.hexdigest())
 
@@ -252,6 +260,46 @@ def prepare_config(config_dir: Path) -> None:
     elif link.exists():
         shutil.rmtree(link)
     link.symlink_to(INTEGRATION, target_is_directory=True)
+
+
+def configure_http(config_dir: Path, port: int) -> None:
+    """Where Home Assistant listens: 127.0.0.1, on the demo's port.
+
+    Up to 2026.9 that is the `http:` block of configuration.yaml. Home Assistant 2026.10 keeps it
+    in its storage instead: it migrates the YAML once, as a trial that must be confirmed in the
+    user interface within five minutes (or it reverts and restarts), and raises a repair issue
+    for YAML left behind. There the demo writes the storage as the confirmed (stable) settings
+    and drops the YAML block.
+    """
+    try:
+        http_config = importlib.import_module("homeassistant.components.http.config")
+    except ModuleNotFoundError:
+        return  # the YAML block, with the port from TLWB_DEMO_HA_PORT
+    settings = http_config.HTTP_STORAGE_SCHEMA({"server_host": ["127.0.0.1"], "server_port": port})
+    stored = {
+        "version": http_config.STORAGE_VERSION,
+        "minor_version": http_config.STORAGE_MINOR_VERSION,
+        "key": http_config.STORAGE_KEY,
+        "data": {
+            "stable": {
+                **settings,
+                "created_at": datetime.now(UTC).isoformat(),
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    (storage / http_config.STORAGE_KEY).write_text(json.dumps(stored, indent=2))
+    configuration = config_dir / "configuration.yaml"
+    text = configuration.read_text()
+    without_http = re.sub(r"^http:\n(?:[ \t]+.*\n)+", "", text, count=1, flags=re.MULTILINE)
+    if without_http == text:
+        raise DemoError(f"no http: block to move into Home Assistant's storage in {configuration}")
+    configuration.write_text(without_http)
 
 
 class Demo:
@@ -603,6 +651,7 @@ class Demo:
             self.say(f"--clean: deleting {self.dir}")
             shutil.rmtree(self.dir)
         prepare_config(self.config_dir)
+        configure_http(self.config_dir, self.args.port)
         check_requirements(self.dir, self.config_dir / "configuration.yaml")
         sim = await self.start_simulator()
         self.say(f"simulator at {sim.url} ({len(sim.vehicles)} cars, speed {sim.clock.speed:g})")
