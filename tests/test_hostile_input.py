@@ -5,9 +5,13 @@ services: out-of-range values raise ServiceValidationError and send nothing."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
+import asyncio
+import json
+from urllib.parse import quote, quote_from_bytes, unquote
 
+from aiohttp.http_parser import HttpRequestParserPy
 from aiohttp.test_utils import TestClient
+import aiohttp.web_protocol
 from homeassistant.components.http.security_filter import FILTERS, UNSAFE_URL_BYTES
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID
@@ -20,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, entity_id
+from .conftest import API_KEY, HOME, assert_no_traceback, entity_id
 
 pytestmark = pytest.mark.parametrize(
     "vehicle_configs",
@@ -254,3 +258,98 @@ async def test_goe_endpoint(
         assert sent(sim) == before, (path, query)
     # The car is online: a valid su sends nothing either, and no request ever wakes it.
     assert sent(sim)[0] == before[0], (path, query)
+
+
+# ----- bytes that are not UTF-8 in the credentials ---------------------------------------------------
+
+
+async def raw_get(
+    client: TestClient, target: bytes, headers: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    """One request written byte by byte: no client library would send these bytes."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(
+            b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
+            + b"Connection: close\r\n\r\n"
+        )  # fmt: skip
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), {k.lower(): v for k, v in fields.items()}, body
+
+
+def assert_unauthorized(answer: tuple[int, dict[str, str], bytes], what: object) -> None:
+    status, headers, body = answer
+    assert status == 401, (what, status, body[:200])
+    assert headers["content-type"].startswith("application/json"), (what, headers)
+    assert json.loads(body)["error"] == "unauthorized", (what, body[:200])
+
+
+# Not UTF-8: a lone surrogate's UTF-8 form (ED A0 80), a stray byte, the right key with one added.
+UNDECODABLE = [b"\xed\xa0\x80", b"\xff", b"\xc3", API_KEY.encode() + b"\xff", b"\x80" * 300]
+
+
+@pytest.fixture
+async def anonymous(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> TestClient:
+    return await hass_client_no_auth()
+
+
+async def test_undecodable_api_key_header(
+    hass: HomeAssistant,
+    anonymous: TestClient,
+    sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """aiohttp decodes header bytes that are not UTF-8 into surrogates ('\\udcff'), with its C
+    parser as with its Python one: the key comparison gets a str that .encode() refuses."""
+    before = sent(sim)
+    for raw in UNDECODABLE:
+        for target in (b"/tlwb", b"/tlwb/1/status", b"/tlwb/1/control?1", b"/tlwb/x/y/z"):
+            answer = await raw_get(anonymous, target, b"X-API-Key: " + raw + b"\r\n")
+            assert_unauthorized(answer, (target, raw))
+    assert sent(sim) == before
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.parametrize("parser", ["c", "python"])
+async def test_undecodable_key_in_the_query_and_the_goe_path(
+    hass: HomeAssistant,
+    anonymous: TestClient,
+    sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    parser: str,
+) -> None:
+    """Percent-encoded bytes that are not UTF-8 (?key=%ED%A0%80) stay as text (yarl 1.22) or
+    become U+FFFD (yarl 1.25). Raw bytes in the request line are refused by aiohttp's C parser
+    with a 400 before Home Assistant sees them; its pure-Python parser (aiohttp without its C
+    extension, or AIOHTTP_NO_EXTENSIONS=1) turns them into surrogates in the query and the path.
+    That parser is swapped in here for the connections of this test: nothing else sends them."""
+    if parser == "python":
+        monkeypatch.setattr(aiohttp.web_protocol, "HttpRequestParser", HttpRequestParserPy)
+        forms = UNDECODABLE
+    else:
+        forms = [quote_from_bytes(raw, safe="").encode() for raw in UNDECODABLE]
+    before = sent(sim)
+    for raw in forms:
+        for target in (
+            b"/tlwb?key=" + raw,
+            b"/tlwb/1/status?key=" + raw,
+            b"/tlwb/1/control?1&key=" + raw,
+            b"/tlwb/1/goe/" + raw + b"/api/status",
+            b"/tlwb/1/goe/" + raw + b"/api/set?amp=10",
+            b"/tlwb/1/goe/" + raw + b"/status",
+        ):
+            assert_unauthorized(await raw_get(anonymous, target), target)
+    assert sent(sim) == before
+    assert_no_traceback(caplog)

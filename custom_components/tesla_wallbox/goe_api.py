@@ -35,6 +35,8 @@ from .http_api import (
     describe_failure,
     find_car,
     loaded_entries,
+    not_loaded,
+    not_loaded_entries,
     note_late_outcome,
     unauthorized,
 )
@@ -58,7 +60,7 @@ def _kept(store: CarStore, car: Car) -> tuple[int, str]:
     name = stored.get("fna")
     return (
         frc if frc in FRC_VALUES else FRC_NEUTRAL,
-        name if isinstance(name, str) and name else car.name,
+        name if isinstance(name, str) and name and name.isprintable() else car.name,
     )
 
 
@@ -153,11 +155,16 @@ class _GoeView(HomeAssistantView):
 
     @staticmethod
     def _car(hass: HomeAssistant, car_id: str, key: str) -> tuple[WallboxConfigEntry, Car]:
+        """The car, if the key opens it. The right key of an entry that is not loaded (a reload,
+        a set-up retrying or waiting for re-authentication) is a 503, never a failed login."""
         entries = [entry for entry in loaded_entries(hass) if _key_matches(entry, key)]
-        if not entries:
+        waiting = any(_key_matches(entry, key) for entry in not_loaded_entries(hass))
+        if not entries and not waiting:
             raise unauthorized("Wrong API key in the go-e base URL.")
         found = find_car(hass, car_id)
         if found is None or found[0] not in entries:
+            if waiting:
+                raise not_loaded()
             raise ApiError(HTTPStatus.NOT_FOUND, "unknown_car", f"No car {car_id!r}")
         return found
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from homeassistant.components.http.const import KEY_HASS_USER
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.http import KEY_AUTHENTICATED, HomeAssistantView
@@ -34,6 +35,9 @@ WAIT_MAX = 120
 # Every answer comes within 2 s: a command still waiting for a wake goes on in the background.
 DEFAULT_WAIT = 1.5
 _INTEGER = re.compile(r"-?[0-9]{1,12}", re.ASCII)
+# While an entry is not loaded (reloading, set-up waiting to retry, re-authentication pending), a
+# client with its key is told to come back after this many seconds.
+NOT_LOADED_RETRY_AFTER = 5
 
 # Error codes of the car's command failures, and the HTTP status each is answered with.
 _FAILURE_STATUS = {
@@ -52,15 +56,30 @@ _FAILURE_STATUS = {
 class ApiError(Exception):
     """A request we answer with an error JSON: nothing was sent to the car."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(
+        self, status: int, error: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
+        self.headers = dict(headers or {})
 
     def response(self) -> web.Response:
         """The error as JSON."""
-        return web.json_response({"error": self.error, "message": self.message}, status=self.status)
+        body = {"error": self.error, "message": self.message}
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+
+def not_loaded() -> ApiError:
+    """503 for a right key (or a user) whose entry is not loaded: never a failed login, so it
+    does not count toward Home Assistant's IP ban (a polling client would get its host banned)."""
+    message = (
+        "The Tesla Wallbox integration is not loaded: it is reloading, is disabled, or its"
+        " set-up waits to retry or for re-authentication in Home Assistant; try again later."
+    )
+    headers = {"Retry-After": str(NOT_LOADED_RETRY_AFTER)}
+    return ApiError(HTTPStatus.SERVICE_UNAVAILABLE, "not_loaded", message, headers)
 
 
 @callback
@@ -92,20 +111,33 @@ class Access:
     admin: bool
     api_key: str | None = None  # the key presented, when that is how the client got in
 
-    def may_see(self, entry: WallboxConfigEntry) -> bool:
+    def may_see(self, entry: ConfigEntry) -> bool:
         """Users see every car; an API key opens the cars of its own entry."""
         return self.api_key is None or _key_matches(entry, self.api_key)
 
 
-def _key_matches(entry: WallboxConfigEntry, presented: str) -> bool:
+def _key_matches(entry: ConfigEntry, presented: str) -> bool:
     expected = str(entry.options.get(CONF_API_KEY) or "")
-    # Constant-time: the comparison must not tell how much of a guess was right.
-    return bool(expected) and hmac.compare_digest(expected.encode(), presented.encode())
+    # Constant-time: the comparison must not tell how much of a guess was right. aiohttp hands
+    # over bytes that are not UTF-8 as surrogates ("\udcff"): surrogatepass encodes any str.
+    return bool(expected) and hmac.compare_digest(
+        expected.encode(), presented.encode("utf-8", "surrogatepass")
+    )
 
 
 def loaded_entries(hass: HomeAssistant) -> list[WallboxConfigEntry]:
     """The entries with cars to serve."""
     return list(hass.config_entries.async_loaded_entries(DOMAIN))
+
+
+def not_loaded_entries(hass: HomeAssistant) -> list[ConfigEntry]:
+    """The entries that are not loaded now (reloading, set-up failed or retrying, disabled)."""
+    loaded = {entry.entry_id for entry in loaded_entries(hass)}
+    return [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+        if entry.entry_id not in loaded
+    ]
 
 
 def find_car(hass: HomeAssistant, car_id: str) -> tuple[WallboxConfigEntry, Car] | None:
@@ -127,7 +159,10 @@ def unauthorized(message: str) -> web.HTTPUnauthorized:
 
 
 def authenticate(request: web.Request, presented_key: str | None) -> Access:
-    """HA's bearer token (any user) or an API key; anything else raises 401."""
+    """HA's bearer token (any user) or an API key; anything else raises 401.
+
+    The right key of an entry that is not loaded raises ApiError 503 `not_loaded` instead.
+    """
     if request.get(KEY_AUTHENTICATED):
         user = request.get(KEY_HASS_USER)
         return Access(admin=bool(user is not None and user.is_admin))
@@ -135,6 +170,8 @@ def authenticate(request: web.Request, presented_key: str | None) -> Access:
         hass: HomeAssistant = request.app["hass"]
         if any(_key_matches(entry, presented_key) for entry in loaded_entries(hass)):
             return Access(admin=True, api_key=presented_key)
+        if any(_key_matches(entry, presented_key) for entry in not_loaded_entries(hass)):
+            raise not_loaded()
     raise unauthorized("Send a Home Assistant token (Authorization: Bearer) or the API key.")
 
 
@@ -303,13 +340,19 @@ class _WallboxView(HomeAssistantView):
     """Authentication, car lookup and JSON errors shared by the views."""
 
     requires_auth = False  # HA's token or our API key; checked in each request
-    cors_allowed = True
+    # cors_allowed stays False: True opens a view to every origin. So HA's http:
+    # cors_allowed_origins decide which browser pages may read the answers (wallbox clients such
+    # as evcc or curl are not browsers and need no CORS).
 
     def _car(
         self, request: web.Request, car_id: str, access: Access
     ) -> tuple[WallboxConfigEntry, Car]:
-        found = find_car(request.app["hass"], car_id)
+        hass: HomeAssistant = request.app["hass"]
+        found = find_car(hass, car_id)
         if found is None or not access.may_see(found[0]):
+            # The car may be one of an entry this client may see that is not loaded right now.
+            if any(access.may_see(entry) for entry in not_loaded_entries(hass)):
+                raise not_loaded()
             raise ApiError(HTTPStatus.NOT_FOUND, "unknown_car", f"No car {car_id!r}")
         return found
 
@@ -332,7 +375,10 @@ class CarListView(_WallboxView):
 
     async def get(self, request: web.Request) -> web.Response:
         """List the cars this client may see."""
-        access = authenticate(request, presented_key(request))
+        try:
+            access = authenticate(request, presented_key(request))
+        except ApiError as err:
+            return err.response()
         unknown = set(request.query) - {KEY_PARAM}
         if unknown:
             message = f"Unknown parameter {sorted(unknown)[0]!r}"
@@ -355,8 +401,8 @@ class CarView(_WallboxView):
 
     async def get(self, request: web.Request, car: str) -> web.Response:
         """Status, or the combined call."""
-        access = authenticate(request, presented_key(request))
         try:
+            access = authenticate(request, presented_key(request))
             entry, found = self._car(request, car, access)
             query = request.query
             unknown = set(query) - {"control", "set_amps", "set_soc", WAIT_PARAM, KEY_PARAM}
@@ -394,8 +440,8 @@ class CarActionView(_WallboxView):
 
     async def get(self, request: web.Request, car: str, action: str) -> web.Response:
         """One action with its value as the bare query (?16), or the status."""
-        access = authenticate(request, presented_key(request))
         try:
+            access = authenticate(request, presented_key(request))
             entry, found = self._car(request, car, access)
             if action not in _ACTIONS:
                 raise ApiError(HTTPStatus.NOT_FOUND, "unknown_action", f"No action {action!r}")
@@ -445,6 +491,9 @@ class UnknownPathView(_WallboxView):
 
     async def get(self, request: web.Request, path: str) -> web.Response:
         """No such endpoint."""
-        authenticate(request, presented_key(request))
+        try:
+            authenticate(request, presented_key(request))
+        except ApiError as err:
+            return err.response()
         message = "No such endpoint under /tlwb"
         return ApiError(HTTPStatus.NOT_FOUND, "unknown_path", message).response()
