@@ -11,6 +11,7 @@ import os
 import re
 from typing import Any
 
+import freezegun
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -47,16 +48,27 @@ HOME = (32.87336, -117.22743)
 AWAY = (32.95, -117.10)
 
 
+# aiohttp's access log (3.14) asks time.localtime() for the zone offset, which freezegun's frozen
+# struct_time lacks (None): every access line after a frozen clock moved became an "Error in
+# logging" traceback. Its clock is only for log lines: let it read the real one.
+freezegun.configure(extend_ignore_list=["aiohttp.web_log"])
+
+
 # ----- the whole run's log, scanned for secrets ---------------------------------------------------
 
 # What must never be logged: the constants above, test_fleet_backend's client secret, the tokens
-# the simulator issues (and test_fleet_backend's "sim-refresh-seeded"), and any EC private key (the
-# base64 of its DER start, SEC1 or PKCS#8, whatever the key).
+# the simulator issues (and test_fleet_backend's "sim-refresh-seeded"), any EC private key (the
+# base64 of its DER start, SEC1 or PKCS#8, whatever the key), and a position (log_filter masks it
+# in every record): a key ending in latitude/longitude with its number, or HOME's digits in any
+# form. The simulator's VINs are not scanned: tests/sim and the config flow log them, unmasked,
+# before any entry names them, and they contain an I, so no VIN shape rule can know them.
 _SECRETS = [TOKEN, API_KEY, REFRESH_TOKEN, ACCESS_TOKEN, CLIENT_SECRET, "client-secret"]
+_SECRETS += [str(abs(degrees)) for degrees in HOME]
 _SECRET_PATTERNS = [
     r"sim-(?:access|refresh)-\w+",
     r"MHcCAQEE",
     r"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg",
+    r"(?i:latitude|longitude)[\"']?\s*[:=]\s*[\"']?[-+]?\.?\d",
 ]
 
 
