@@ -50,6 +50,8 @@ class Fault:
     remaining: int | None = 1
     path: str | None = None
     retry_after: float | None = None
+    # The Retry-After header exactly as sent (an HTTP date, "1e12"...), instead of retry_after.
+    retry_after_header: str | None = None
     reason: str | None = None
     error: str | None = None
     probability: float = 1.0
@@ -100,6 +102,7 @@ class FaultInjector:
         count: int | None = 1,
         path: str | None = None,
         retry_after: float | None = None,
+        retry_after_header: str | None = None,
         reason: str | None = None,
         error: str | None = None,
         probability: float = 1.0,
@@ -116,7 +119,7 @@ class FaultInjector:
             raise ValueError("probability must be between 0 and 1")
         if retry_after is not None and retry_after < 0:
             raise ValueError("retry_after must not be negative")
-        if kind == "status" and status == 429 and retry_after is None:
+        if kind == "status" and status == 429 and retry_after is None and not retry_after_header:
             retry_after = DEFAULT_RETRY_AFTER
         fault = Fault(
             kind=kind,
@@ -124,6 +127,7 @@ class FaultInjector:
             remaining=count,
             path=path,
             retry_after=retry_after,
+            retry_after_header=retry_after_header,
             reason=reason,
             error=error,
             probability=probability,

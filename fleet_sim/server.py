@@ -118,7 +118,9 @@ class FleetApi:
         if fault.kind == "status":
             assert fault.status is not None
             headers: dict[str, str] = {}
-            if fault.retry_after is not None:
+            if fault.retry_after_header is not None:
+                headers = {"Retry-After": fault.retry_after_header}
+            elif fault.retry_after is not None:
                 seconds = str(round(fault.retry_after))
                 headers = {"Retry-After": seconds, "RateLimit-Reset": seconds}
             return error_response(fault.status, fault.error_text, headers=headers)

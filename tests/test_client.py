@@ -10,6 +10,7 @@ import pytest
 from tesla_fleet_api import exceptions as tfe
 
 from custom_components.tesla_wallbox.client import (
+    MAX_RETRY_AFTER,
     AccountClient,
     AuthError,
     CallCounter,
@@ -91,6 +92,17 @@ def test_retry_after_as_http_date() -> None:
     # No Retry-After: RateLimit-Reset (seconds) says the same.
     assert map_error(tfe.RateLimited({"after": None, "reset": "30"})).retry_after == 30  # type: ignore[attr-defined]
     assert map_error(tfe.RateLimited({"after": "inf"})).retry_after is None  # type: ignore[attr-defined]
+
+
+def test_retry_after_is_capped_at_an_hour() -> None:
+    """Tesla's limits are per minute: a year, a malformed 1e12 or a far date holds an hour."""
+    for after in ("31536000", "1e12", "3601", "Fri, 31 Dec 9999 23:59:59 GMT"):
+        limited = map_error(tfe.RateLimited({"after": after}))
+        assert limited.retry_after == MAX_RETRY_AFTER == 3600, after  # type: ignore[attr-defined]
+    assert map_error(tfe.RateLimited({"after": "3599"})).retry_after == 3599  # type: ignore[attr-defined]
+    # Not a number at all: the caller's default applies.
+    for after in ("1e400", "nan", "Mon, 99 Foo 10000 99:99:99 GMT", "\udcff"):
+        assert map_error(tfe.RateLimited({"after": after})).retry_after is None, after  # type: ignore[attr-defined]
 
 
 def test_map_error_rate_limit_and_statuses() -> None:

@@ -486,3 +486,71 @@ async def test_options_saved_back_to_back_both_apply(
     car = next(iter(entry.runtime_data.cars.values()))
     assert car.coordinator.settings.charging_interval == 60
     assert car.surplus.sensors.grid == "sensor.grid"
+
+
+BAD_TEXT = ["two words", "t\u00f6ken", "tok\u0000en", "tok\udcffen", "\u2028"]
+
+
+@pytest.mark.parametrize("token", BAD_TEXT)
+async def test_a_token_no_header_can_carry_is_refused_before_any_request(
+    hass: HomeAssistant, sim: Simulator, token: str
+) -> None:
+    """Not visible ASCII: it could neither travel in an Authorization header nor be stored."""
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: sim.url, CONF_TOKEN: token}
+    )
+    assert result["errors"] == {CONF_TOKEN: "invalid_token"}
+    assert sim.ledger.entries == []
+
+
+@pytest.mark.parametrize("url", ["http://host/a\u0000b", "http://h\udcffost", "http://host/\u0085"])
+async def test_a_url_with_unprintable_text_is_refused(
+    hass: HomeAssistant, sim: Simulator, url: str
+) -> None:
+    result = await _start(hass, "custom")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: url, CONF_TOKEN: TOKEN}
+    )
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    assert sim.ledger.entries == []
+
+
+async def test_reauth_refuses_a_token_no_header_can_carry(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    config_entry.add_to_hass(hass)
+    result = await config_entry.start_reauth_flow(hass)
+    requests = len(sim.ledger)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN: "tok\udcffen"}
+    )
+    assert result["errors"] == {CONF_TOKEN: "invalid_token"}
+    assert len(sim.ledger) == requests
+    assert config_entry.data[CONF_TOKEN] == TOKEN
+
+
+# Control characters, a soft hyphen, an escape. (A lone surrogate never gets this far: Home
+# Assistant's JSON parser refuses the whole answer, and the form says cannot_connect.)
+@pytest.mark.parametrize(
+    "vehicle_configs",
+    [
+        [
+            VehicleConfig(display_name="Gar\u0007age\u00ad \u00e4"),
+            VehicleConfig(display_name="\u0000\u001b"),
+        ]
+    ],
+)
+async def test_car_names_are_kept_printable(hass: HomeAssistant, sim: Simulator) -> None:
+    """A name from the account with characters that are not printable: the entry keeps the
+    printable part (or the VIN), as the name of the device and in every log line."""
+    first, second = list(sim.vehicles)
+    result = await _custom_flow_to_vehicles(hass, sim.url)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_VINS: [first, second]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VEHICLES] == {first: "Garage \u00e4", second: second}
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.state is ConfigEntryState.LOADED

@@ -19,6 +19,7 @@ from custom_components.tesla_wallbox.const import (
     CONF_PV_ZONE,
     DOMAIN,
 )
+from custom_components.tesla_wallbox.control import CommandRecord, CommandState
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import API_KEY, HOME, advance, entity_id
@@ -618,3 +619,31 @@ async def test_scope_and_payment_errors_are_named(
         ir.async_get(hass).async_get_issue(DOMAIN, f"command_protocol_{init_integration.entry_id}")
         is None
     )
+
+
+def test_a_stored_command_record_that_is_not_one_is_forgotten() -> None:
+    """A record from the store is shown only when it is whole; a pending one was interrupted."""
+    record = {
+        "name": "amps",
+        "value": 10,
+        "state": "ok",
+        "reason": "",
+        "time": 5.0,
+        "source": "goe",
+    }
+    restored = CommandRecord.from_dict(record)
+    assert restored is not None
+    assert restored.as_dict() == record
+    pending = CommandRecord.from_dict({**record, "state": "pending"})
+    assert pending is not None
+    assert (pending.state, pending.reason) == (CommandState.CANCELLED, "interrupted")
+    assert CommandRecord.from_dict({**record, "value": "ten"}).value is None  # type: ignore[union-attr]
+    for broken in (
+        None,
+        [],
+        "ok",
+        {**record, "state": "lost"},
+        {"name": "amps"},
+        {**record, "time": "x"},
+    ):
+        assert CommandRecord.from_dict(broken) is None, broken

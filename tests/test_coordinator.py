@@ -10,10 +10,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.tesla_wallbox.const import DOMAIN
+from custom_components.tesla_wallbox.storage import NOT_BEFORE_KEY
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import HOME, advance, assert_no_traceback, entity_id
@@ -188,6 +191,56 @@ async def test_rate_limit_holds_the_refresh_button_and_survives_a_restart(
     await advance(hass, freezer, sim, 600, step=60)
     assert sim.ledger.entries[-1].time >= limited_at + 3600
     assert sim.ledger.entries[-1].status == 200
+
+
+@pytest.mark.parametrize("header", ["31536000", "1e12", "Fri, 31 Dec 9999 23:59:59 GMT"])
+async def test_a_retry_after_of_a_year_holds_an_hour(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    header: str,
+) -> None:
+    """A year (or a malformed 1e12, or the year 9999) would lock the car out for good: the hold
+    is capped at an hour, the entry stays loaded, and the status still answers."""
+    sim.faults.add(status=429, retry_after_header=header)
+    await advance(hass, freezer, sim, 300, step=300)
+    limited_at = sim.ledger.entries[-1].time
+    assert sim.ledger.entries[-1].status == 429
+    assert init_integration.state is ConfigEntryState.LOADED
+    client = await hass_client()
+    response = await client.get("/tlwb/1/status")
+    assert response.status == 200
+    requests = len(sim.ledger)
+    await advance(hass, freezer, sim, 3540, step=60)
+    assert len(sim.ledger) == requests  # held
+    await advance(hass, freezer, sim, 600, step=60)
+    assert limited_at + 3600 <= sim.ledger.entries[-1].time <= limited_at + 3600 + 600
+    assert sim.ledger.entries[-1].status == 200
+    assert_no_traceback(caplog)
+
+
+@pytest.mark.parametrize("vehicle_configs", [ASLEEP])
+async def test_a_stored_hold_beyond_the_cap_is_dropped_at_reload(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A hold of a year stored by an older version: the next reload clears it, and the Refresh
+    button then works at once."""
+    car = next(iter(init_integration.runtime_data.cars.values()))
+    a_year = dt_util.utcnow().timestamp() + 365 * 86400
+    await init_integration.runtime_data.store.async_set_now(car.vin, NOT_BEFORE_KEY, a_year)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    requests = len(sim.ledger)
+    button = entity_id(hass, "button", car.vin, "refresh")
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    assert len(sim.ledger) == requests + 1  # the free state check of an asleep car
+    assert init_integration.runtime_data.store.get(car.vin, NOT_BEFORE_KEY) is None
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -52,3 +53,33 @@ async def test_diagnostics_show_verification_off(
     result = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
     assert result["verify_ssl"] is False
     assert result["data"][CONF_VERIFY_SSL] is False
+
+
+async def test_diagnostics_of_an_entry_that_is_not_loaded(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A refused token leaves the entry not loaded, without a runtime: its diagnostics still
+    answer, with the entry's state and what it stored (500 before)."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    sim.token = "rotated"  # the entry's token is refused from now on
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.SETUP_ERROR
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    assert result["entry_state"] == "setup_error"
+    assert "cars" not in result
+    assert result["data"]["token"] == "**REDACTED**"
+    # The store of its last loaded run: the car's last data, positions redacted.
+    (car,) = result["stored"]
+    assert car["car"] == 1
+    assert car["state"]["charge"]["battery_level"] == 40
+    text = json.dumps(result)
+    for secret in (TOKEN, API_KEY, sim.vehicle(1).vin, str(HOME[0]), str(HOME[1])):
+        assert secret not in text
+    # Unloaded by hand as well.
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    assert result["entry_state"] == "not_loaded"

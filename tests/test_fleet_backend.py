@@ -107,6 +107,12 @@ async def test_fleet_sign_in_to_entry(
         result["flow_id"], {CONF_PRIVATE_KEY: "/nonexistent/key.pem"}
     )
     assert result["errors"] == {CONF_PRIVATE_KEY: "private_key_not_found"}
+    # A path with a control character or a lone surrogate could not be stored in the entry.
+    for path in ("/keys/a\u0000b.pem", "/keys/\udcff.pem"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PRIVATE_KEY: path}
+        )
+        assert result["errors"] == {CONF_PRIVATE_KEY: "private_key_not_found"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "vehicles"
     vin = sim.vehicle(1).vin

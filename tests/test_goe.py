@@ -293,7 +293,11 @@ def test_set_frc_refused(text: str) -> None:
 def test_set_fna() -> None:
     plan = plan_set([("fna", '"Garage \\u00e4"')], source())
     assert (plan.results, plan.name, plan.actions) == ({"fna": True}, "Garage ä", [])
-    for text in ('""', '"' + "x" * 65 + '"', '"a\\nb"', "42", "Garage"):
+    # Empty, too long, a newline, not a string, not JSON; a lone surrogate (valid JSON, but no
+    # UTF-8 store can write it), DEL, a C1 control and a line separator: none is a name.
+    refused = ('""', '"' + "x" * 65 + '"', '"a\\nb"', "42", "Garage")
+    refused += ('"\\ud800"', '"x\\udfffy"', '"a\\u007fb"', '"\\u0085"', '"\\u2028"')
+    for text in refused:
         plan = plan_set([("fna", text)], source())
         assert isinstance(plan.results["fna"], str), text
         assert plan.name is None

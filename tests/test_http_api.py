@@ -381,7 +381,12 @@ async def test_unload_while_a_command_waits(
     assert (status, body["error"]) == (503, "cancelled")
     assert "unloaded" in body["message"]
     assert set(STATUS_FIELDS) <= set(body)
-    assert body["command"] == body["command"] | {"name": "start", "state": "pending"}
+    # Never sent, and it says so (the reload keeps that in the status and the sensor).
+    assert body["command"] == body["command"] | {
+        "name": "start",
+        "state": "cancelled",
+        "reason": "unloaded",
+    }
     assert sim.ledger.count("command") == 0
 
 

@@ -326,6 +326,88 @@ async def test_restart_while_a_command_waits_for_a_wake(
     assert sim.ledger.count("command") == 0
 
 
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_the_last_command_and_its_outcome_survive_a_reload(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Sent and answered, or cancelled while it waited: after a reload the status and the Last
+    command sensor still say so (they showed nothing at all before)."""
+    vin = sim.vehicle(1).vin
+    sensor = entity_id(hass, "sensor", vin, "last_command")
+    client = await hass_client()
+
+    async def shown() -> tuple[dict[str, Any], str, dict[str, Any]]:
+        body = await (await client.get("/tlwb/1/status")).json()
+        state = hass.states.get(sensor)
+        assert state is not None
+        return body["command"], state.state, dict(state.attributes)
+
+    car = init_integration.runtime_data.cars[vin]
+    await car.controller.async_set_amps(10)
+    sent, state, attributes = await shown()
+    assert (sent["name"], sent["value"], sent["state"], state) == ("amps", 10, "ok", "ok")
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert await shown() == (sent, state, attributes)
+
+    # Asleep, and the reload comes while the start waits for the car to wake.
+    sim.vehicle(1).fall_asleep()
+    car = init_integration.runtime_data.cars[vin]
+    from dataclasses import replace
+
+    car.coordinator.data = replace(car.coordinator.data, connection=None)
+    pending = hass.async_create_task(car.controller.async_start())
+    await asyncio.sleep(0.05)
+    assert (await shown())[1] == "pending"
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    command, state, attributes = await shown()
+    assert (command["name"], command["state"], command["reason"]) == (
+        "start",
+        "cancelled",
+        "unloaded",
+    )
+    assert (state, attributes["command"], attributes["reason"]) == (
+        "cancelled",
+        "start",
+        "unloaded",
+    )
+    assert sim.ledger.count("command") == 1  # the amps; the start was never sent
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_a_command_pending_when_home_assistant_went_down_is_shown_cancelled(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Killed while a command waited: its stored record still says pending. It was never sent
+    (waiting commands are not kept), so after the restart it reads cancelled, "interrupted"."""
+    vin = sim.vehicle(1).vin
+    record = {"name": "start", "value": None, "state": "pending", "reason": "", "time": 1.0e9}
+    hass_storage[f"{DOMAIN}.{config_entry.entry_id}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.{config_entry.entry_id}",
+        "data": {vin: {"last_command": {**record, "source": "user"}}},
+    }
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    last = config_entry.runtime_data.cars[vin].controller.last_command
+    assert last is not None
+    assert (last.name, last.state.value, last.reason, last.time) == (
+        "start",
+        "cancelled",
+        "interrupted",
+        1.0e9,
+    )
+    assert hass.states.get(entity_id(hass, "sensor", vin, "last_command")).state == "cancelled"
+    assert sim.ledger.count("command") == 0
+
+
 @pytest.mark.parametrize("vehicle_configs", [ASLEEP])
 async def test_home_assistant_stopping_ends_a_waiting_wake_up_and_command(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
@@ -351,6 +433,13 @@ async def test_home_assistant_stopping_ends_a_waiting_wake_up_and_command(
     for waiting in (wake_up, start):
         with pytest.raises(asyncio.CancelledError):
             await waiting
+    last = car.controller.last_command
+    assert last is not None
+    assert (last.name, last.state.value, last.reason) == (
+        "start",
+        "cancelled",
+        "home_assistant_stopped",
+    )
     sim.clock.speed = 500
     await asyncio.sleep(0.2)
     assert sim.ledger.count("command") == 0

@@ -32,6 +32,9 @@ from .const import (
 from .wallbox import Connection
 
 REQUEST_TIMEOUT = 30.0
+# The longest Retry-After we honour. Tesla's limits are per minute; a server asking for a year (or
+# sending a malformed 1e12) must not lock the car out: an hour is already generous.
+MAX_RETRY_AFTER = 3600.0
 COMMAND_PROTOCOL_HINT = "vehicle command protocol"
 
 # Faults that mean the car does not know our key (virtual key not paired), in every library version.
@@ -169,20 +172,23 @@ def _error_text(err: BaseException) -> str:
 
 
 def _seconds(value: Any) -> float | None:
-    """Seconds from a Retry-After: a number of seconds, or an HTTP date (RFC 9110)."""
+    """Seconds from a Retry-After: a number of seconds, or an HTTP date (RFC 9110), at most
+    MAX_RETRY_AFTER; None for anything else (the caller's default applies)."""
     if value is None:
         return None
     try:
-        seconds = float(value)
+        seconds: float | None = float(value)
     except (TypeError, ValueError):
-        return _seconds_until(str(value))
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+        seconds = _seconds_until(str(value))
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER)
 
 
 def _seconds_until(http_date: str) -> float | None:
     try:
         when = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)  # HTTP dates are GMT
@@ -398,8 +404,13 @@ class AccountClient:
         for item in answer.get("response") or []:
             if not isinstance(item, dict) or not isinstance(item.get("vin"), str):
                 continue
-            name = item.get("display_name") or item["vin"]
-            vehicles.append(VehicleInfo(item["vin"], str(name), _connection(item.get("state"))))
+            # The name is kept in the entry: printable characters only (no control characters,
+            # no lone surrogates, which no JSON store can write).
+            name = "".join(
+                char for char in str(item.get("display_name") or "") if char.isprintable()
+            )
+            vin = str(item["vin"])
+            vehicles.append(VehicleInfo(vin, name.strip() or vin, _connection(item.get("state"))))
         return vehicles
 
     def vehicle(self, vin: str) -> VehicleClient:

@@ -135,8 +135,19 @@ def new_api_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _valid_token(value: str) -> str | None:
+    """The token if it is one: visible ASCII without spaces, as Tesla's and Teslemetry's are.
+    Anything else could not travel in an Authorization header, nor be stored."""
+    token = value.strip()
+    if token and token.isascii() and token.isprintable() and " " not in token:
+        return token
+    return None
+
+
 def _valid_url(value: str) -> str | None:
     """The URL without a trailing slash if it is an http(s) URL with a host, else None."""
+    if not value.isprintable():  # control characters, lone surrogates: no URL, no JSON store
+        return None
     try:
         url = URL(value.strip())
     except ValueError:
@@ -296,7 +307,9 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             extra[CONF_PROXY_URL] = _valid_url(proxy)
             if extra[CONF_PROXY_URL] is None:
                 errors[CONF_PROXY_URL] = "invalid_url"
-        if key:
+        if key and not key.isprintable():
+            errors[CONF_PRIVATE_KEY] = "private_key_not_found"
+        elif key:
             extra[CONF_PRIVATE_KEY] = key
         return extra, errors
 
@@ -410,12 +423,14 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         self, backend: Backend, data: dict[str, Any], user_input: dict[str, Any]
     ) -> dict[str, str]:
         """Put the token (and a custom server's URL) into data, then try them; the form errors."""
-        data[CONF_TOKEN] = user_input[CONF_TOKEN].strip()
+        data[CONF_TOKEN] = _valid_token(user_input[CONF_TOKEN])
         if backend is Backend.CUSTOM:
             data[CONF_URL] = _valid_url(user_input[CONF_URL])
             data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
             if data[CONF_URL] is None:
                 return {CONF_URL: "invalid_url"}
+        if data[CONF_TOKEN] is None:
+            return {CONF_TOKEN: "invalid_token"}
         return await self._async_try_connect(data)
 
     async def _async_try_connect(self, data: dict[str, Any]) -> dict[str, str]:
@@ -462,8 +477,13 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
         """A new token for the same account."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**self._data, CONF_TOKEN: user_input[CONF_TOKEN].strip()}
-            errors = await self._async_try_connect(data)
+            token = _valid_token(user_input[CONF_TOKEN])
+            data = {**self._data, CONF_TOKEN: token}
+            errors = (
+                {CONF_TOKEN: "invalid_token"}
+                if token is None
+                else await self._async_try_connect(data)
+            )
             if not errors:
                 return await self._async_finish_reauth(data)
         return self.async_show_form(

@@ -39,9 +39,13 @@ from .const import (
 )
 from .coordinator import WallboxCoordinator
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
-from .storage import SOFT_TARGET_KEY, CarStore
+from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
 from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
 
+# Why a command was never sent (its record's reason when its state is "cancelled").
+CANCELLED_BY_UNLOAD = "unloaded"  # the entry unloaded (a reload, an options change)
+CANCELLED_BY_STOP = "home_assistant_stopped"
+CANCELLED_BY_RESTART = "interrupted"  # still pending when Home Assistant went down
 WAKE_POLL_INTERVAL = 2.0
 # The most amps any Tesla takes on AC, used while the car's own maximum is not known yet.
 FALLBACK_MAX_AMPS = 48
@@ -60,6 +64,7 @@ class CommandState(StrEnum):
     PENDING = "pending"
     OK = "ok"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # never sent: the entry unloaded or Home Assistant stopped first
 
 
 class Source(StrEnum):
@@ -102,6 +107,28 @@ class CommandRecord:
             "source": self.source,
         }
 
+    @classmethod
+    def from_dict(cls, stored: Any) -> CommandRecord | None:
+        """A record as as_dict() stored it; None for anything else."""
+        if not isinstance(stored, dict):
+            return None
+        try:
+            value = stored["value"]
+            record = cls(
+                name=str(stored["name"]),
+                value=value if isinstance(value, (int, float)) else None,
+                state=CommandState(stored["state"]),
+                reason=str(stored["reason"]),
+                time=float(stored["time"]),
+                source=str(stored["source"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        if record.state is CommandState.PENDING:
+            # Stored while it waited, and Home Assistant went down before it could say more.
+            return replace(record, state=CommandState.CANCELLED, reason=CANCELLED_BY_RESTART)
+        return record
+
 
 class ChargeController:
     """The one way to change charging on a car."""
@@ -123,7 +150,8 @@ class ChargeController:
         self._lock = asyncio.Lock()
         self.wake_timeout = float(entry.options.get(CONF_WAKE_TIMEOUT, DEFAULT_WAKE_TIMEOUT))
         self.allow_low_target = bool(entry.options.get(CONF_ALLOW_LOW_TARGET, False))
-        self.last_command: CommandRecord | None = None
+        # The last command survives a reload or restart, with its outcome.
+        self.last_command = CommandRecord.from_dict(store.get(self.vin, LAST_COMMAND_KEY))
         self.soft_target: int | None = self._stored_soft_target()
         coordinator.soft_target = self.soft_target
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
@@ -258,13 +286,17 @@ class ChargeController:
             self._running.discard(task)
 
     @callback
-    def async_shutdown(self) -> None:
+    def async_shutdown(self, reason: str = CANCELLED_BY_UNLOAD) -> None:
         """At unload or when Home Assistant stops: cancel commands and wake-ups still waiting (for
-        the lock, a wake-up or an answer), send nothing more.
+        the lock, a wake-up or an answer), send nothing more, and record a waiting command as
+        cancelled (before the store's last write at unload, which follows).
 
         Commands are not persisted, so a restart can never send a waiting command twice.
         """
         self._closed = True
+        record = self.last_command
+        if record is not None and record.state is CommandState.PENDING:
+            self._keep(replace(record, state=CommandState.CANCELLED, reason=reason))
         for task in list(self._running):
             task.cancel()
 
@@ -457,14 +489,23 @@ class ChargeController:
 
     @callback
     def _record(self, command: Command, state: CommandState, reason: str, source: str) -> None:
-        self.last_command = CommandRecord(
-            name=command.name,
-            value=command.value,
-            state=state,
-            reason=reason,
-            time=self.coordinator.now(),
-            source=str(source),
+        if self._closed:
+            return  # a cancelled command's task ending after the shutdown: it stays cancelled
+        self._keep(
+            CommandRecord(
+                name=command.name,
+                value=command.value,
+                state=state,
+                reason=reason,
+                time=self.coordinator.now(),
+                source=str(source),
+            )
         )
+
+    @callback
+    def _keep(self, record: CommandRecord) -> None:
+        self.last_command = record
+        self._store.set(self.vin, LAST_COMMAND_KEY, record.as_dict())
         self.coordinator.async_update_listeners()
 
 

@@ -24,6 +24,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .client import (
+    MAX_RETRY_AFTER,
     AuthError,
     CommandProtocolError,
     RateLimitedError,
@@ -132,14 +133,25 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         return dt_util.utcnow().timestamp()
 
     def _restored_not_before(self) -> float | None:
-        """A Retry-After from before a restart that has not passed yet: it still holds."""
+        """A Retry-After from before a restart that has not passed yet: it still holds. One
+        further off than we would ever honour (stored by an older version) is dropped."""
         not_before = self._store.get(self.vin, NOT_BEFORE_KEY)
-        if isinstance(not_before, (int, float)) and not_before > self.now():
-            return float(not_before)
-        return None
+        now = self.now()
+        if not isinstance(not_before, (int, float)) or not now < not_before:
+            return None
+        if not_before > now + MAX_RETRY_AFTER:
+            LOGGER.info(
+                "%s: a stored Retry-After beyond %d s was dropped", self.name, MAX_RETRY_AFTER
+            )
+            self._store.set(self.vin, NOT_BEFORE_KEY, None)
+            return None
+        return float(not_before)
 
-    def _hold_back(self, not_before: float) -> None:
-        """Nothing goes to the API before `not_before` (a 429's Retry-After), across restarts."""
+    def _hold_back(self, retry_after: float | None) -> None:
+        """Nothing goes to the API for `retry_after` seconds (a 429's Retry-After; at most
+        MAX_RETRY_AFTER), across restarts."""
+        seconds = DEFAULT_RETRY_AFTER if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
+        not_before = self.now() + seconds
         self.facts = replace(self.facts, not_before=not_before)
         self._store.set(self.vin, NOT_BEFORE_KEY, not_before)
 
@@ -234,8 +246,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             )
             state = replace(state, connection=None, checked_time=now)
         except RateLimitedError as err:
-            retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
-            self._hold_back(now + retry)
+            self._hold_back(err.retry_after)
             self.facts = replace(self.facts, failures=self.facts.failures + 1)
             state = replace(state, last_error=err.key)
         except CommandProtocolError as err:
@@ -472,8 +483,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     def note_command_error(self, err: TeslaWallboxError) -> None:
         """A command failed: a 429 holds back every request until its Retry-After."""
         if isinstance(err, RateLimitedError):
-            retry = err.retry_after if err.retry_after is not None else DEFAULT_RETRY_AFTER
-            self._hold_back(self.now() + retry)
+            self._hold_back(err.retry_after)
             self._schedule(self.now())
 
     @callback

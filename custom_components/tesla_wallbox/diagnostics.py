@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 
@@ -18,6 +19,7 @@ from .const import (
     CONF_VINS,
 )
 from .models import WallboxConfigEntry, verify_ssl
+from .storage import CarStore
 
 TO_REDACT = {
     CONF_TOKEN,
@@ -39,7 +41,26 @@ TO_REDACT = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: WallboxConfigEntry
 ) -> dict[str, Any]:
-    """The entry's settings and each car's state, redacted."""
+    """The entry's settings and each car's state, redacted. An entry that is not loaded (a
+    refused token, a retry, a failed set-up) has no runtime: its state, the reason Home Assistant
+    gives, and what it stored tell why."""
+    settings = {
+        "entry_state": entry.state.value,
+        "entry_reason": entry.reason,
+        "data": dict(entry.data),
+        "options": dict(entry.options),
+        # Whether certificates are checked in effect (only a custom server or proxy may skip).
+        "verify_ssl": verify_ssl(entry.data),
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        store = CarStore(hass, entry.entry_id)
+        await store.async_load()
+        # Listed in the entry's order, by position: the store is keyed by VIN.
+        stored = [
+            {"car": index, **store.values(vin)}
+            for index, vin in enumerate(entry.data.get(CONF_VINS, []), start=1)
+        ]
+        return async_redact_data({**settings, "stored": stored}, TO_REDACT)
     cars = []
     for car in entry.runtime_data.cars.values():
         coordinator = car.coordinator
@@ -67,13 +88,4 @@ async def async_get_config_entry_diagnostics(
                 "billable_today": dict(coordinator.client.calls.counts),
             }
         )
-    return async_redact_data(
-        {
-            "data": dict(entry.data),
-            "options": dict(entry.options),
-            # Whether certificates are checked in effect (only a custom server or proxy may skip).
-            "verify_ssl": verify_ssl(entry.data),
-            "cars": cars,
-        },
-        TO_REDACT,
-    )
+    return async_redact_data({**settings, "cars": cars}, TO_REDACT)

@@ -360,10 +360,12 @@ def _plan_wake(value: Any, source: GoeSource) -> bool:
 
 
 def _plan_fna(value: Any) -> str:
+    # isprintable() refuses control characters (C0, DEL, C1), separators other than the space,
+    # and lone surrogates, which a JSON escape can carry but no UTF-8 store or log can write.
     if (
         not isinstance(value, str)
         or not 1 <= len(value) <= NAME_MAX_LENGTH
-        or any(ord(char) < 32 for char in value)
+        or not value.isprintable()
     ):
         raise _Refused(f"fna must be a JSON string of 1 to {NAME_MAX_LENGTH} printable characters")
     return value

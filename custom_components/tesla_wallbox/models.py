@@ -35,7 +35,7 @@ from .const import (
     DOMAIN,
     Backend,
 )
-from .control import ChargeController
+from .control import CANCELLED_BY_STOP, ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .storage import CALLS_KEY, CarNumbers, CarStore
@@ -112,7 +112,7 @@ def _keep_calls(client: VehicleClient, store: CarStore) -> None:
 def _shutdown_listener(controller: ChargeController) -> Callable[[Event], None]:
     @callback
     def shut_down(_event: Event) -> None:
-        controller.async_shutdown()
+        controller.async_shutdown(CANCELLED_BY_STOP)
 
     return shut_down
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 5.0
@@ -17,6 +18,7 @@ CAR_NUMBERS_KEY = f"{DOMAIN}.car_numbers"
 SOFT_TARGET_KEY = "soft_target"
 CALLS_KEY = "calls"  # today's billable requests: {"day": "2026-11-23", "counts": {"data": 3}}
 NOT_BEFORE_KEY = "not_before"  # a 429's Retry-After, as epoch seconds
+LAST_COMMAND_KEY = "last_command"  # the last command and its outcome (CommandRecord.as_dict)
 
 
 class CarStore:
@@ -36,15 +38,22 @@ class CarStore:
         """A stored value for a car."""
         return self._data.get(vin, {}).get(key, default)
 
+    def values(self, vin: str) -> dict[str, Any]:
+        """Everything stored for a car (a copy)."""
+        return dict(self._data.get(vin, {}))
+
     def set(self, vin: str, key: str, value: Any) -> None:
-        """Store a value; written to disk a few seconds later."""
-        self._data.setdefault(vin, {})[key] = value
-        self._store.async_delay_save(self._snapshot, SAVE_DELAY)
+        """Store a value; written to disk a few seconds later. A value no JSON file can hold is
+        refused and logged: kept, it would make every later write of the file fail."""
+        if _storable(key, value):
+            self._data.setdefault(vin, {})[key] = value
+            self._store.async_delay_save(self._snapshot, SAVE_DELAY)
 
     async def async_set_now(self, vin: str, key: str, value: Any) -> None:
-        """Store a value the user just chose, and write it before returning."""
-        self._data.setdefault(vin, {})[key] = value
-        await self._store.async_save(self._snapshot())
+        """Store a value the user just chose, and write it before returning (see set())."""
+        if _storable(key, value):
+            self._data.setdefault(vin, {})[key] = value
+            await self._store.async_save(self._snapshot())
 
     async def async_flush(self) -> None:
         """Write what is pending now (at unload, so that a reload reads it back)."""
@@ -56,6 +65,18 @@ class CarStore:
     async def async_remove(self) -> None:
         """Delete the file when the entry is removed."""
         await self._store.async_remove()
+
+
+def _storable(key: str, value: Any) -> bool:
+    """Whether Home Assistant's JSON store can write the value: JSON types only, finite numbers,
+    and text that is valid UTF-8 (a lone surrogate is not, though Python strings can hold one)."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as err:  # UnicodeEncodeError is a ValueError
+        # ascii(): the record must be printable itself, or the log loses it too.
+        LOGGER.error("Not stored, since no JSON file can hold it: %s (%s)", key, ascii(str(err)))
+        return False
+    return True
 
 
 class CarNumbers:
