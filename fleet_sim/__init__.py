@@ -4,11 +4,12 @@ from .clock import SimClock
 from .faults import Fault, FaultInjector
 from .ledger import PRICES, Ledger, LedgerEntry
 from .simulator import Simulator
-from .vehicle import CommandRecord, SimVehicle, VehicleConfig
+from .vehicle import CommandRecord, FastCharger, SimVehicle, VehicleConfig
 
 __all__ = [
     "PRICES",
     "CommandRecord",
+    "FastCharger",
     "Fault",
     "FaultInjector",
     "Ledger",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .energy import EnergyQuery, reading
-from .vehicle import VEHICLE_STATES, SimVehicle
+from .vehicle import VEHICLE_STATES, FastCharger, SimVehicle
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -63,6 +63,20 @@ def _plug_in(vehicle: SimVehicle, body: dict[str, Any]) -> None:
     )
 
 
+def _plug_in_dc(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    default = FastCharger()
+    charger_type = body.get("charger_type", default.charger_type)
+    if not isinstance(charger_type, str) or not charger_type:
+        raise AdminInputError("charger_type must be a text")
+    vehicle.plug_in_dc(
+        FastCharger(
+            power_kw=_number(body, "power_kw", default.power_kw),
+            voltage=_number(body, "voltage", default.voltage),
+            charger_type=charger_type,
+        )
+    )
+
+
 def _move(vehicle: SimVehicle, body: dict[str, Any]) -> None:
     latitude, longitude = _number(body, "latitude"), _number(body, "longitude")
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -104,6 +118,7 @@ def _state(vehicle: SimVehicle, body: dict[str, Any]) -> None:
 
 VEHICLE_ACTIONS: dict[str, VehicleAction] = {
     "plug_in": _plug_in,
+    "plug_in_dc": _plug_in_dc,
     "unplug": lambda vehicle, _: vehicle.unplug(),
     "move": _move,
     "battery": _battery,

@@ -8,7 +8,8 @@ integrate the charge up to it, apply it, repeat. No background tasks are needed.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+import copy
+from dataclasses import asdict, dataclass
 import math
 from typing import Any, Final, Protocol
 
@@ -96,6 +97,21 @@ class VehicleConfig:
     supply_voltage: float = 230.0
     auto_start_on_plug: bool = True
     charge_current_request: int | None = None
+    # Tesla's docs: vehicle_data "may return cached data if the vehicle is offline". With this,
+    # a car that is not online answers with its last online answer and its current state.
+    cached_data: bool = False
+    # The token's vehicle_location scope: without it, vehicle_data leaves out drive_state.
+    location_scope: bool = True
+
+
+@dataclass(frozen=True)
+class FastCharger:
+    """A DC fast charger the car is plugged into (the README cites the recorded replies)."""
+
+    power_kw: float = 150.0
+    voltage: float = 380.0
+    charger_type: str = "Supercharger"
+    brand: str = "Tesla"
 
 
 @dataclass(frozen=True)
@@ -128,8 +144,9 @@ def _int_field(body: dict[str, Any], name: str) -> int:
 def _validate_wall(max_amps: int, phases: int, voltage: float) -> None:
     if max_amps <= 0:
         raise ValueError("wall_max_amps must be positive")
-    if phases not in (1, 2, 3):
-        raise ValueError("supply_phases must be 1, 2 or 3")
+    if phases not in (1, 3):
+        # A Tesla's on-board charger takes one phase or three.
+        raise ValueError("supply_phases must be 1 or 3")
     if voltage <= 0:
         raise ValueError("supply_voltage must be positive")
 
@@ -162,6 +179,10 @@ class SimVehicle:
         self.sleep_after = sleep_after
         self.battery_capacity_kwh = config.battery_capacity_kwh
         self.auto_start_on_plug = config.auto_start_on_plug
+        self.cached_data = config.cached_data
+        self.location_scope = config.location_scope
+        self._last_data: dict[str, Any] | None = None
+        self._fast_charger: FastCharger | None = None
         self._clock = clock
         self._t = clock.now()
         self._state: str = config.state
@@ -279,6 +300,8 @@ class SimVehicle:
     def _power_w(self) -> float:
         if self._charging_state != CHARGING:
             return 0.0
+        if self._fast_charger is not None:
+            return self._fast_charger.power_kw * 1000
         return self._supply_phases * self._supply_voltage * self._actual_amps()
 
     def _actual_amps(self) -> int:
@@ -345,6 +368,11 @@ class SimVehicle:
         return self._plugged
 
     @property
+    def fast_charger(self) -> FastCharger | None:
+        """The DC fast charger the car is plugged into, if any."""
+        return self._fast_charger
+
+    @property
     def power_available(self) -> bool:
         """Whether the wall charger can deliver power."""
         return self._power_available
@@ -409,6 +437,7 @@ class SimVehicle:
                 "supply_voltage": self._supply_voltage,
             },
             "power_available": self._power_available,
+            "fast_charger": None if self._fast_charger is None else asdict(self._fast_charger),
             "latitude": self._latitude,
             "longitude": self._longitude,
             "energy_added_kwh": self._energy_added,
@@ -435,6 +464,19 @@ class SimVehicle:
             supply_phases,
             supply_voltage,
         )
+        self._connect(None, start=self.auto_start_on_plug)
+
+    def plug_in_dc(self, charger: FastCharger | None = None) -> None:
+        """Plug into a DC fast charger: a new session that starts by itself, at the charger's
+        power; the AC settings (wall charger, requested current) stay for the next AC charge."""
+        charger = charger or FastCharger()
+        if not (charger.power_kw > 0 and charger.voltage > 0):
+            raise ValueError("a fast charger's power and voltage must be positive")
+        self.sync()
+        self._connect(charger, start=True)
+
+    def _connect(self, fast_charger: FastCharger | None, *, start: bool) -> None:
+        self._fast_charger = fast_charger
         self._plugged = True
         self._latch_engaged = True
         self._door_open = True
@@ -442,11 +484,12 @@ class SimVehicle:
         self._pending_low_amps = None
         self._wake_by_hand()
         self._set_charging(DISCONNECTED)
-        self._set_charging(self._settled_plug_state(start=self.auto_start_on_plug))
+        self._set_charging(self._settled_plug_state(start=start))
 
     def unplug(self) -> None:
         """Pull the cable: Disconnected; the port door closes."""
         self.sync()
+        self._fast_charger = None
         self._plugged = False
         self._latch_engaged = False
         self._door_open = False
@@ -546,15 +589,21 @@ class SimVehicle:
         )
 
     def vehicle_data(self, endpoints: Collection[str] | None = None) -> dict[str, Any]:
-        """Handle vehicle_data: only the sections asked for; location only with location_data."""
+        """Handle vehicle_data: only the sections asked for; location only with location_data.
+
+        Not online: 408, or with ``cached_data`` the last online answer (its sections as they
+        were then), with the car's state now; it does not reach the car, so it keeps no one awake.
+        """
         self.sync()
         if self._state != ONLINE:
-            raise VehicleUnavailableError
+            return self._cached_answer(endpoints)
         self._touch()
         wanted = set(DATA_SECTIONS) if not endpoints else set(endpoints)
-        with_location = LOCATION_DATA in wanted
+        with_location = LOCATION_DATA in wanted and self.location_scope
         if with_location:
             wanted.add("drive_state")
+        if not self.location_scope:
+            wanted.discard("drive_state")
         stamp = self._timestamp_ms()
         location = (self._latitude, self._longitude, self._heading) if with_location else None
         builders: dict[str, Callable[[], dict[str, Any]]] = {
@@ -569,6 +618,19 @@ class SimVehicle:
         for name in DATA_SECTIONS:
             if name in wanted:
                 data[name] = builders[name]()
+        self._last_data = copy.deepcopy(data)
+        return data
+
+    def _cached_answer(self, endpoints: Collection[str] | None) -> dict[str, Any]:
+        if not self.cached_data or self._last_data is None:
+            raise VehicleUnavailableError
+        wanted = set(DATA_SECTIONS) if not endpoints else set(endpoints)
+        if LOCATION_DATA in wanted:
+            wanted.add("drive_state")
+        data = self.summary()
+        for name in DATA_SECTIONS:
+            if name in wanted and name in self._last_data:
+                data[name] = copy.deepcopy(self._last_data[name])
         return data
 
     def execute(self, name: str, body: dict[str, Any]) -> tuple[bool, str]:
@@ -673,9 +735,11 @@ class SimVehicle:
         miles_added = round(self._energy_added * RATED_MILES_PER_KWH, 1)
         level = self._display_level()
         request = min(self._request_amps, self._wall_max_amps)
+        fast = self._fast_charger
         # A plugged car that is not charging reads a couple of volts, like real ones do.
         idle_voltage = 2 if plugged else 0
-        voltage = round(self._supply_voltage) if charging else idle_voltage
+        supply_voltage = fast.voltage if fast is not None else self._supply_voltage
+        voltage = round(supply_voltage) if charging else idle_voltage
         port_color = {
             DISCONNECTED: "Off",
             STOPPED: "Blue",
@@ -705,17 +769,22 @@ class SimVehicle:
             "charge_port_latch": "Engaged" if plugged and self._latch_engaged else "Disengaged",
             "charge_rate": round(power_w / 1000 * RATED_MILES_PER_KWH, 1),
             "charge_to_max_range": self._limit >= CHARGE_LIMIT_MAX,
-            "charger_actual_current": self._actual_amps() if charging else 0,
-            "charger_phases": (2 if self._supply_phases > 1 else 1) if charging else None,
-            "charger_pilot_current": self._wall_max_amps if plugged else 0,
+            # On DC the AC fields read no current and no phases.
+            "charger_actual_current": self._actual_amps() if charging and fast is None else 0,
+            "charger_phases": (2 if self._supply_phases > 1 else 1)
+            if charging and fast is None
+            else None,
+            "charger_pilot_current": self._wall_max_amps if plugged and fast is None else 0,
             "charger_power": round(power_w / 1000),
             "charger_voltage": voltage,
             "charging_state": state,
             "conn_charge_cable": "IEC" if plugged else "<invalid>",
             "est_battery_range": round(range_miles * 0.92, 2),
-            "fast_charger_brand": "<invalid>",
-            "fast_charger_present": False,
-            "fast_charger_type": "ACSingleWireCAN" if plugged else "<invalid>",
+            "fast_charger_brand": fast.brand if fast is not None else "<invalid>",
+            "fast_charger_present": fast is not None,
+            "fast_charger_type": fast.charger_type
+            if fast is not None
+            else ("ACSingleWireCAN" if plugged else "<invalid>"),
             "ideal_battery_range": round(range_miles, 2),
             "managed_charging_active": False,
             "managed_charging_start_time": None,

@@ -21,8 +21,9 @@ from custom_components.tesla_wallbox.const import (
 )
 from custom_components.tesla_wallbox.control import CommandRecord, CommandState
 from fleet_sim import Simulator, VehicleConfig
+from fleet_sim.vehicle import FastCharger
 
-from .conftest import API_KEY, HOME, advance, entity_id
+from .conftest import API_KEY, AWAY, HOME, advance, entity_id
 
 PLUGGED = [
     VehicleConfig(
@@ -156,6 +157,29 @@ CHARGING = [
         charge_limit_soc=80,
     )
 ]
+
+
+@pytest.mark.parametrize(
+    "vehicle_configs", [[VehicleConfig(latitude=AWAY[0], longitude=AWAY[1], battery_level=40.0)]]
+)
+@pytest.mark.parametrize("entry_options", [LOW_TARGETS])
+async def test_a_soft_target_never_stops_a_fast_charge(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The soft target is the wallbox's: at a Supercharger the driver decides."""
+    vin = sim.vehicle(1).vin
+    await set_number(hass, entity_id(hass, "number", vin, "charge_limit"), 45)
+    sim.vehicle(1).plug_in_dc(FastCharger())  # 150 kW: 40 % to 46.7 % in two minutes
+    await advance(hass, freezer, sim, 120, step=30)
+    car = init_integration.runtime_data.cars[vin]
+    await car.coordinator.async_user_refresh()  # a read past the soft target
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert car.coordinator.data.charge.battery_level > 45
+    assert sim.vehicle(1).charging_state == "Charging"
+    assert ("charge_stop", {}) not in commands(sim)
 
 
 @pytest.mark.parametrize("vehicle_configs", [CHARGING])

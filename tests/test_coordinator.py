@@ -19,7 +19,7 @@ from custom_components.tesla_wallbox.const import DOMAIN
 from custom_components.tesla_wallbox.storage import NOT_BEFORE_KEY
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import HOME, advance, assert_no_traceback, entity_id
+from .conftest import AWAY, HOME, advance, assert_no_traceback, entity_id
 
 
 def data_reads_while_asleep(sim: Simulator) -> int:
@@ -422,3 +422,96 @@ async def test_read_when_the_car_should_reach_its_limit(
     vin = sim.vehicle(1).vin
     assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "stopped"
     assert sim.vehicle(1).state == "asleep"
+
+
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED_IDLE])
+async def test_a_dc_fast_charge_away_is_not_the_wallbox(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Driven to a Supercharger and plugged in there: the wallbox shows no car, no power, and the
+    energy total leaves the DC energy out; plugged in at home again, it counts from zero."""
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    total = entity_id(hass, "sensor", vin, "energy_total")
+    before = float(hass.states.get(total).state)
+    sim.vehicle(1).unplug()
+    sim.vehicle(1).move(*AWAY)
+    sim.vehicle(1).plug_in_dc()
+    await car.coordinator.async_user_refresh()
+    await advance(hass, freezer, sim, 1200, step=60)
+    assert sim.vehicle(1).charge_state()["fast_charger_present"] is True
+    assert sim.vehicle(1).energy_added_kwh == pytest.approx(15.0)  # 60 % to the 80 % limit
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "not_ready"
+    assert hass.states.get(entity_id(hass, "sensor", vin, "charging_power")).state == "0"
+    assert hass.states.get(entity_id(hass, "sensor", vin, "phases")).state == "0"
+    assert float(hass.states.get(total).state) == before
+    sim.vehicle(1).unplug()
+    sim.vehicle(1).move(*HOME)
+    sim.vehicle(1).set_battery_level(50)  # driven home
+    sim.vehicle(1).auto_start_on_plug = True
+    sim.vehicle(1).plug_in()
+    await car.coordinator.async_user_refresh()
+    await advance(hass, freezer, sim, 600, step=60)
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "charging"
+    last_read = car.coordinator.data.charge
+    assert last_read is not None
+    assert last_read.charge_energy_added
+    assert float(hass.states.get(total).state) == pytest.approx(
+        before + last_read.charge_energy_added, abs=0.01
+    )
+
+
+@pytest.mark.parametrize(
+    "vehicle_configs",
+    [[VehicleConfig(latitude=HOME[0], longitude=HOME[1], plugged_in=True, cached_data=True)]],
+)
+async def test_a_cached_reply_does_not_keep_a_sleeping_car_online(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A backend that answers vehicle_data of a sleeping car with cached data (state asleep):
+    the car is asleep for the integration, as after a 408, not online with fresh data."""
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    sim.vehicle(1).fall_asleep()
+    await advance(hass, freezer, sim, 700, step=50)
+    cached = [e for e in sim.ledger.entries if e.category == "data" and e.status == 200]
+    assert len(cached) == 2  # the setup read, and one planned read answered from the cache
+    assert car.coordinator.data.connection == "asleep"
+    assert car.coordinator.data.data_time == pytest.approx(cached[0].time, abs=1)
+    await advance(hass, freezer, sim, 3 * 3600, step=300)
+    assert sim.ledger.count("data") == 2  # asleep: free state checks only
+    assert sim.ledger.count("wake") == 0
+    assert sim.vehicle(1).state == "asleep"
+    assert not car.coordinator.stale
+
+
+@pytest.mark.parametrize(
+    "vehicle_configs",
+    [
+        [
+            VehicleConfig(
+                latitude=HOME[0],
+                longitude=HOME[1],
+                plugged_in=True,
+                auto_start_on_plug=False,
+                location_scope=False,
+            )
+        ]
+    ],
+)
+async def test_without_the_location_scope_the_position_is_unknown(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A token without vehicle_location: no drive_state, so "at PV location" is unknown and
+    the car is ready, not ready for PV (the PV modes wait for a known position)."""
+    vin = sim.vehicle(1).vin
+    assert hass.states.get(entity_id(hass, "binary_sensor", vin, "at_pv_location")).state == (
+        "unknown"
+    )
+    assert hass.states.get(entity_id(hass, "sensor", vin, "status")).state == "ready"

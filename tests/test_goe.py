@@ -169,6 +169,38 @@ def test_idle_car_reports_no_measurements() -> None:
     assert (values["pha"], values["pnp"], values["psm"]) == (None, 0, 0)
 
 
+def test_a_car_at_a_dc_fast_charger_is_no_car_here() -> None:
+    """Supercharging (fast_charger_present, 377 V, 0 A on the AC fields): go-e shows no car at
+    this charger, no current, no session energy, and the lifetime total as it was."""
+    fast = charge(
+        CHARGING,
+        charger_actual_current=0,
+        charger_pilot_current=0,
+        charger_voltage=377,
+        charger_power=78.0,
+        charge_energy_added=29.44,
+        fast_charger_present=True,
+        fast_charger_type="Tesla",
+    )
+    values = status_values(source(fast))
+    assert (values["car"], values["trx"], values["wh"], values["eto"]) == (1, None, 0.0, 12345)
+    assert values["nrg"] == [0] * 16
+    assert (values["pha"], values["pnp"], values["psm"]) == (None, 0, 0)
+    assert values["alw"] is True  # allowed as an idle charger is: nothing of ours forbids it
+    assert status_values(source(fast, frc=FRC_OFF))["alw"] is False
+
+
+@pytest.mark.parametrize("frc", [FRC_OFF, FRC_ON, FRC_NEUTRAL])
+def test_force_state_never_reaches_a_dc_charge(frc: int) -> None:
+    """A client's off (evcc's "disable" of an idle loadpoint) must not stop a Supercharger."""
+    fast = charge(CHARGING, charger_actual_current=0, fast_charger_present=True)
+    plan = plan_set([("frc", str(frc))], source(fast, frc=FRC_OFF, charge_requested=False))
+    assert plan.results == {"frc": True}
+    assert (plan.actions, plan.frc) == ([], frc)
+    stopped = replace(fast, charging_state=STOPPED)
+    assert plan_set([("frc", str(frc))], source(stopped)).actions == []
+
+
 def test_energy_counters_and_constants() -> None:
     values = status_values(source(charge(charge_energy_added=4.21), total_wh=12345.9))
     assert values["wh"] == 4210.0

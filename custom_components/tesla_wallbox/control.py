@@ -470,6 +470,8 @@ class ChargeController:
         charge = state.charge
         if charge is None or charge.charging_state not in (STARTING, CHARGING):
             return
+        if charge.fast_charging:
+            return  # the soft target is this wallbox's: a Supercharger session is the driver's
         if not soft_target_reached(charge, self.soft_target) or self._lock.locked():
             return
         if self._soft_stop_for == state.data_time:

@@ -63,7 +63,14 @@ from .policy import (
 )
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
 from .storage import NOT_BEFORE_KEY, CarStore
-from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
+from .wallbox import (
+    ChargeData,
+    Connection,
+    LevelProjection,
+    WallboxState,
+    position_of,
+    reply_connection,
+)
 
 # A 429 without Retry-After still waits this long.
 DEFAULT_RETRY_AFTER = 60.0
@@ -159,20 +166,19 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """The last data from before a restart: a sleeping car's charge state does not change."""
         stored = self._store.get(self.vin, "state")
         if not isinstance(stored, dict):
-            return WallboxState(vin=self.vin)
+            return WallboxState(vin=self.vin).with_position(None, self.at_pv_location(None))
         charge = stored.get("charge")
-        latitude, longitude = stored.get("latitude"), stored.get("longitude")
+        position = position_of(stored)
+        session_place = stored.get("session_at_pv_location")
+        # A car asleep at home after a restart is still at home: PV modes may act on it.
         return WallboxState(
             vin=self.vin,
             charge=ChargeData.from_api(charge) if isinstance(charge, dict) else None,
-            latitude=latitude,
-            longitude=longitude,
-            # A car asleep at home after a restart is still at home: PV modes may act on it.
-            at_pv_location=self.at_pv_location(latitude, longitude),
             data_time=stored.get("data_time"),
             confirmed_time=stored.get("confirmed_time"),
             session_charged=bool(stored.get("session_charged")),
-        )
+            session_at_pv_location=session_place if isinstance(session_place, bool) else None,
+        ).with_position(position, self.at_pv_location(position))
 
     def _persist(self, state: WallboxState) -> None:
         self._store.set(
@@ -185,6 +191,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
                 "data_time": state.data_time,
                 "confirmed_time": state.confirmed_time,
                 "session_charged": state.session_charged,
+                "session_at_pv_location": state.session_at_pv_location,
             },
         )
 
@@ -200,12 +207,15 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             return None
         return max(0.0, self.now() - self.data.confirmed_time)
 
-    def at_pv_location(self, latitude: float | None, longitude: float | None) -> bool:
-        """Whether a position lies inside the PV zone."""
-        if self.pv_zone is None or latitude is None or longitude is None:
+    def at_pv_location(self, position: tuple[float, float] | None) -> bool | None:
+        """Whether a position lies inside the PV zone: False without a PV zone (there is no PV
+        location), None when it cannot be told (no position, or the zone entity is missing)."""
+        if self.pv_zone is None:
             return False
         zone = self.hass.states.get(self.pv_zone)
-        return zone is not None and in_zone(zone, latitude, longitude)
+        if position is None or zone is None:
+            return None
+        return in_zone(zone, *position)
 
     # ----- polling ---------------------------------------------------------------------------
 
@@ -284,32 +294,50 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         )
 
     def _with_data(self, state: WallboxState, data: dict[str, Any], now: float) -> WallboxState:
-        charge_json = data.get("charge_state")
-        drive_json = data.get("drive_state")
-        drive: dict[str, Any] = drive_json if isinstance(drive_json, dict) else {}
-        charge = ChargeData.from_api(charge_json if isinstance(charge_json, dict) else {})
-        latitude = drive.get("latitude", state.latitude)
-        longitude = drive.get("longitude", state.longitude)
-        new_state = replace(
-            state.with_charge(charge, now),
-            latitude=latitude,
-            longitude=longitude,
-            at_pv_location=self.at_pv_location(latitude, longitude),
-        )
+        """Apply a vehicle_data reply.
+
+        A reply whose own state is not online is cached data (tesla-fleet-api: vehicle_data "may
+        return cached data if the vehicle is offline"): it tells the car's state, like a state
+        check, and its sections, of unknown age, change nothing. A live reply without a
+        charge_state keeps the last charge data; one without coordinates leaves the position
+        unknown.
+        """
+        connection = reply_connection(data)
+        if connection is not Connection.ONLINE:
+            # Like a 408: vehicle_data is left alone for a while, so that an online state check
+            # (or a state we do not know) cannot buy one cached answer after another.
+            refused = self.facts.refused_reads + 1
+            self.facts = replace(
+                self.facts,
+                refused_reads=refused,
+                data_not_before=now + refused_read_gap(refused, self.settings),
+            )
+            return self._with_connection(state, connection, now)
+        charge = ChargeData.from_reply(data.get("charge_state"))
+        position = position_of(data.get("drive_state"))
+        at_pv = self.at_pv_location(position)
+        new_state = state.with_charge(charge, now).with_position(position, at_pv)
         facts = self.facts
+        # Due moments up to now are settled by this read: kept, they would ask for another at once.
         confirm_at = facts.confirm_at if facts.confirm_at and facts.confirm_at > now else None
-        self._projection = LevelProjection.from_charge(charge, now)
+        if charge is not None:
+            self._projection = LevelProjection.from_charge(charge, now)
+            charging = charge.charging
+            target_at = self._target_time(charge, now)
+        else:
+            charging = facts.charging
+            target_at = facts.target_at if facts.target_at and facts.target_at > now else None
         if self._raised_protocol_issue:
             self._raised_protocol_issue = False
             async_delete_command_protocol_issue(self.hass, self.config_entry)
         self.facts = replace(
             facts,
             connection=Connection.ONLINE,
-            charging=charge.charging,
+            charging=charging,
             data_time=now,
             activity_time=now,
             confirm_at=confirm_at,
-            target_at=self._target_time(charge, now),
+            target_at=target_at,
             failures=0,
             refused_reads=0,
             data_not_before=None,
@@ -502,9 +530,9 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     def _on_pv_zone_changed(self, _event: Event[EventStateChangedData]) -> None:
         """The PV zone moved or changed its radius: is the car still inside?"""
         state = self.data
-        inside = self.at_pv_location(state.latitude, state.longitude)
+        inside = self.at_pv_location(state.position)
         if inside != state.at_pv_location:
-            self.async_set_updated_data(replace(state, at_pv_location=inside))
+            self.async_set_updated_data(state.with_position(state.position, inside))
 
     async def async_shutdown(self) -> None:
         """Cancel the timers."""

@@ -5,6 +5,8 @@
 clients send them) into a plan: one answer per key (`True` or an error text), the actions for the
 car's ChargeController, and the settings to keep. Either every key is accepted or nothing happens.
 
+A car at a DC fast charger is no car at this charger: idle (car 1), no current, no session energy.
+
 Key semantics follow go-e's own API v2 documentation (github.com/goecharger/go-eCharger-API-v2,
 apikeys-en.md and http-en.md); the README's section "go-eCharger compatible endpoint" lists every
 key and where its value comes from.
@@ -93,15 +95,20 @@ class GoeSource:
 
 
 def phases(charge: ChargeData | None) -> int:
-    """Phases in use, 0 when not charging."""
+    """Phases in use, 0 when not charging (or at a DC fast charger)."""
     return charge.phases if charge is not None else 0
+
+
+def charging_here(charge: ChargeData | None) -> bool:
+    """Whether the car charges at this charger: charging, and not at a DC fast charger."""
+    return charge is not None and charge.charging and not charge.fast_charging
 
 
 def car_state(charge: ChargeData | None) -> int:
     """go-e's carState from the car's charging state."""
     if charge is None:
         return CAR_UNKNOWN
-    if not charge.plugged_in:
+    if not charge.plugged_in or charge.fast_charging:
         return CAR_IDLE
     if charge.charging:
         return CAR_CHARGING
@@ -118,8 +125,7 @@ def allowed(source: GoeSource) -> bool:
     A car that charges is allowed to; otherwise a force state of "off" or a stop we sent in this
     plug session (from any source) forbids it.
     """
-    charge = source.charge
-    if charge is not None and charge.charging:
+    if charging_here(source.charge):
         return True
     return source.frc != FRC_OFF and source.charge_requested is not False
 
@@ -183,8 +189,9 @@ def phase_switch_mode(charge: ChargeData | None) -> int:
 def status_values(source: GoeSource) -> dict[str, Any]:
     """Every key this charger serves, with its value now."""
     charge = source.charge
-    session_kwh = charge.charge_energy_added if charge is not None else None
-    charging = charge is not None and charge.charging
+    here = charge is not None and not charge.fast_charging
+    session_kwh = charge.charge_energy_added if charge is not None and here else None
+    charging = charging_here(charge)
     max_amps = source.max_amps
     values: dict[str, Any] = {
         "acs": 0,  # access control: open, no card needed
@@ -338,6 +345,8 @@ def _plan_frc(value: Any, source: GoeSource) -> Action | None:
     charge = source.charge
     if charge is None:
         raise _Refused(NO_DATA)
+    if charge.fast_charging:
+        return None  # not at this charger: its force state must not stop or start a DC charge
     state = charge.charging_state
     if frc == FRC_OFF:
         return Action("frc", "stop") if state in (STARTING, CHARGING, NO_POWER) else None

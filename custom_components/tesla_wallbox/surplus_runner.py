@@ -221,11 +221,11 @@ class SurplusRunner:
         charge = state.charge
         if charge is None:
             return CarSnapshot(
-                plugged_in=False, at_pv_location=state.at_pv_location, charging=False
+                plugged_in=False, at_pv_location=state.at_pv_location is True, charging=False
             )
         return CarSnapshot(
             plugged_in=charge.plugged_in,
-            at_pv_location=state.at_pv_location,
+            at_pv_location=state.at_pv_location is True,
             charging=charge.charging,
             battery_level=charge.battery_level,
             charge_limit_soc=charge.charge_limit_soc,
