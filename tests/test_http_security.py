@@ -183,6 +183,10 @@ async def test_user_token_while_the_entry_is_not_loaded_is_503(
     for path in ("/tlwb/1/status", "/tlwb/1/control?1", f"/tlwb/{sim.vehicle(1).vin}"):
         response = await client.get(path)
         assert_not_loaded(response, await json_of(response), path)
+    # A car that is none of its cars is still unknown.
+    for path in ("/tlwb/99/status", "/tlwb/5YJ3NOTOURS000001"):
+        response = await client.get(path)
+        assert (response.status, (await json_of(response))["error"]) == (404, "unknown_car")
     response = await client.get("/tlwb")
     assert (response.status, await json_of(response)) == (200, {"cars": []})
     assert failed_logins(hass) == 0

@@ -15,6 +15,7 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .charge_point import charging_enabled
 from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 
@@ -25,7 +26,7 @@ PARALLEL_UPDATES = 0
 class WallboxBinarySensorDescription(BinarySensorEntityDescription):
     """A binary sensor and how to read it from the car."""
 
-    is_on_fn: Callable[[Car], bool]
+    is_on_fn: Callable[[Car], bool | None]  # None: unknown
 
 
 BINARY_SENSORS: tuple[WallboxBinarySensorDescription, ...] = (
@@ -42,6 +43,12 @@ BINARY_SENSORS: tuple[WallboxBinarySensorDescription, ...] = (
         translation_key="at_pv_location",
         device_class=BinarySensorDeviceClass.PRESENCE,
         is_on_fn=lambda car: car.coordinator.data.at_pv_location,
+    ),
+    WallboxBinarySensorDescription(
+        # Charging allowed, as a wallbox's enable switch shows it (evcc's "enabled").
+        key="charging_enabled",
+        translation_key="charging_enabled",
+        is_on_fn=lambda car: charging_enabled(car.coordinator.data),
     ),
 )
 
@@ -61,6 +68,6 @@ class WallboxBinarySensor(WallboxEntity, BinarySensorEntity):
     entity_description: WallboxBinarySensorDescription
 
     @property
-    def is_on(self) -> bool:
-        """Whether the condition holds."""
+    def is_on(self) -> bool | None:
+        """Whether the condition holds; None when that is not known."""
         return self.entity_description.is_on_fn(self.car)

@@ -23,9 +23,9 @@ from homeassistant.helpers.http import KEY_AUTHENTICATED, HomeAssistantView
 from homeassistant.util import dt as dt_util
 from multidict import MultiMapping
 
-from .const import CAR_LIMIT_MAX, CONF_API_KEY, DOMAIN, HTTP_BASE, LOGGER
+from .const import CAR_LIMIT_MAX, CONF_API_KEY, CONF_VINS, DOMAIN, HTTP_BASE, LOGGER
 from .control import Command, Source
-from .models import Car, WallboxConfigEntry
+from .models import Car, WallboxConfigEntry, car_numbers
 
 DATA_VIEWS_REGISTERED = f"{DOMAIN}_views"
 API_KEY_HEADER = "X-API-Key"
@@ -140,6 +140,16 @@ def not_loaded_entries(hass: HomeAssistant) -> list[ConfigEntry]:
     ]
 
 
+def _may_be_its_car(hass: HomeAssistant, entry: ConfigEntry, wanted: str) -> bool:
+    """Whether a car id (upper case) names one of an entry's cars, by VIN or by number; when the
+    numbers have not been read yet (no entry got that far since the start), it may."""
+    vins = [str(vin) for vin in entry.data.get(CONF_VINS, [])]
+    numbers = car_numbers(hass).known()
+    if numbers is None:
+        return True
+    return any(wanted in (vin.upper(), str(numbers.get(vin))) for vin in vins)
+
+
 def find_car(hass: HomeAssistant, car_id: str) -> tuple[WallboxConfigEntry, Car] | None:
     """A car by its short number or its VIN."""
     wanted = car_id.strip().upper()
@@ -215,7 +225,7 @@ def status_json(car: Car) -> dict[str, Any]:
         "name": car.name,
         "state": state.connection.value if state.connection else None,
         "plugged": bool(charge and charge.plugged_in),
-        "pv_location": state.at_pv_location,
+        "pv_location": state.at_pv_location is True,  # unknown reads false, as before
         "updated": _iso(state.data_time),
         "age": round(age, 1) if age is not None else None,
         "command": {**record.as_dict(), "time": _iso(record.time)} if record else None,
@@ -351,8 +361,10 @@ class _WallboxView(HomeAssistantView):
         found = find_car(hass, car_id)
         if found is None or not access.may_see(found[0]):
             # The car may be one of an entry this client may see that is not loaded right now.
-            if any(access.may_see(entry) for entry in not_loaded_entries(hass)):
-                raise not_loaded()
+            wanted = car_id.strip().upper()
+            for entry in not_loaded_entries(hass):
+                if access.may_see(entry) and _may_be_its_car(hass, entry, wanted):
+                    raise not_loaded()
             raise ApiError(HTTPStatus.NOT_FOUND, "unknown_car", f"No car {car_id!r}")
         return found
 

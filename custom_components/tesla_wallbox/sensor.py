@@ -26,6 +26,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .charge_point import CHARGE_POINT_OPTIONS, charge_point_state
 from .control import CommandState
 from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
@@ -104,6 +105,18 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         options=STATUS_OPTIONS,
         value_fn=lambda car: car.coordinator.data.status.key,
         attr_fn=lambda car: {"code": int(car.coordinator.data.status)},
+    ),
+    WallboxSensorDescription(
+        # The wallbox status in the three words of evcc's Home Assistant charger (A, B, C).
+        key="charge_point_state",
+        translation_key="charge_point_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=CHARGE_POINT_OPTIONS,
+        value_fn=lambda car: (
+            charge_point_state(
+                car.coordinator.data, zone_configured=car.coordinator.pv_zone is not None
+            ).value
+        ),
     ),
     WallboxSensorDescription(
         key="battery_level",

@@ -87,6 +87,10 @@ class CarNumbers:
         self._numbers: dict[str, int] | None = None
         self._lock = asyncio.Lock()
 
+    def known(self) -> dict[str, int] | None:
+        """The numbers given so far; None before the first entry asked (not read yet)."""
+        return None if self._numbers is None else dict(self._numbers)
+
     async def async_number(self, vin: str) -> int:
         """The VIN's number, assigning the next free one the first time."""
         async with self._lock:  # two entries setting up at once must not get the same number
