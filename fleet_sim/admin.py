@@ -116,6 +116,19 @@ def _state(vehicle: SimVehicle, body: dict[str, Any]) -> None:
         raise AdminInputError(f"state must be one of {', '.join(VEHICLE_STATES)}")
 
 
+def _signed_commands(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    vehicle.requires_signed_commands = _flag(body, "required")
+
+
+def _message_fault(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    fault = body.get("fault")
+    if isinstance(fault, bool) or not isinstance(fault, str | int):
+        raise AdminInputError("fault must be a MessageFault_E name or number")
+    count = _optional_integer(body, "count") if "count" in body else 1
+    # An unknown name or number, or a count below 1, is a ValueError: 400.
+    vehicle.vcp.inject_fault(fault, count)
+
+
 VEHICLE_ACTIONS: dict[str, VehicleAction] = {
     "plug_in": _plug_in,
     "plug_in_dc": _plug_in_dc,
@@ -125,6 +138,9 @@ VEHICLE_ACTIONS: dict[str, VehicleAction] = {
     "wall_charger": _wall_charger,
     "power": _power,
     "state": _state,
+    "reboot": lambda vehicle, _: vehicle.reboot(),
+    "signed_commands": _signed_commands,
+    "message_fault": _message_fault,
 }
 
 
@@ -167,6 +183,11 @@ class AdminApi:
         router = app.router
         router.add_get("/sim/vehicles", self._vehicles)
         router.add_get("/sim/vehicles/{key}", self._vehicle)
+        # Before the generic action route, which would take POST .../keys otherwise.
+        router.add_get("/sim/vehicles/{key}/keys", self._keys)
+        router.add_post("/sim/vehicles/{key}/keys", self._pair_key)
+        router.add_delete("/sim/vehicles/{key}/keys", self._unpair_key)
+        router.add_delete("/sim/vehicles/{key}/message_fault", self._clear_message_faults)
         router.add_post("/sim/vehicles/{key}/{action}", self._vehicle_action)
         router.add_post("/sim/advance", self._advance)
         router.add_get("/sim/clock", self._clock)
@@ -202,6 +223,40 @@ class AdminApi:
         if action is None:
             raise AdminNotFoundError(f"unknown action {request.match_info['action']}")
         action(vehicle, await _json_body(request))
+        return web.json_response(self._describe(vehicle))
+
+    @staticmethod
+    def _key_list(vehicle: SimVehicle, **extra: Any) -> dict[str, Any]:
+        return {**extra, "keys": [key.hex() for key in vehicle.paired_keys]}
+
+    @staticmethod
+    async def _public_key(request: web.Request) -> str:
+        value = (await _json_body(request)).get("public_key")
+        if not isinstance(value, str) or not value.strip():
+            raise AdminInputError("public_key must be a PEM, hex or base64 text")
+        return value
+
+    async def _keys(self, request: web.Request) -> web.Response:
+        return web.json_response(self._key_list(self._find(request)))
+
+    async def _pair_key(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        # A text that is no P-256 public key is a ValueError: 400.
+        point = vehicle.pair_key(await self._public_key(request))
+        return web.json_response(self._key_list(vehicle, key=point.hex()), status=201)
+
+    async def _unpair_key(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        key = await self._public_key(request)
+        try:
+            point = vehicle.unpair_key(key)
+        except KeyError:
+            raise AdminNotFoundError("that key is not paired with this vehicle") from None
+        return web.json_response(self._key_list(vehicle, key=point.hex()))
+
+    async def _clear_message_faults(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        vehicle.vcp.clear_faults()
         return web.json_response(self._describe(vehicle))
 
     async def _advance(self, request: web.Request) -> web.Response:

@@ -29,7 +29,9 @@ def classify(method: str, path: str) -> tuple[str, str | None]:
         return "data", vin
     if rest == "/wake_up":
         return "wake", vin
-    if rest.startswith("/command/") and method == "POST":
+    if (rest.startswith("/command/") or rest == "/signed_command") and method == "POST":
+        # Every signed_command is billed as a command, session-info requests included: no
+        # public source exempts them (fleet_sim/README.md, "Vehicle Command Protocol").
         return "command", vin
     return "other", vin
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 import json
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from .faults import TOKEN_EXPIRED, VEHICLE_UNAVAILABLE, Fault
+from .faults import COMMAND_PROTOCOL_REQUIRED, TOKEN_EXPIRED, VEHICLE_UNAVAILABLE, Fault
 from .sections import FIRMWARE
+from .vcp import MessageDecodeError
 from .vehicle import InvalidCommandError, InvalidFieldError, SimVehicle, VehicleUnavailableError
 
 if TYPE_CHECKING:
@@ -60,6 +63,7 @@ class FleetApi:
         app.router.add_get("/api/1/vehicles/{vin}/vehicle_data", self._vehicle_data)
         app.router.add_post("/api/1/vehicles/{vin}/wake_up", self._wake_up)
         app.router.add_post("/api/1/vehicles/{vin}/command/{command}", self._command)
+        app.router.add_post("/api/1/vehicles/{vin}/signed_command", self._signed_command)
         app.router.add_get("/api/1/products", self._products)
         app.router.add_get("/api/1/users/region", self._region)
         app.router.add_get("/api/1/users/me", self._me)
@@ -187,14 +191,25 @@ class FleetApi:
     async def _wake_up(self, request: web.Request) -> web.Response:
         return ok(self._find(request).wake_up())
 
-    async def _command(self, request: web.Request) -> web.Response:
-        vehicle = self._find(request)
+    @staticmethod
+    async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
+        """The JSON object body (none: empty), or the 400 answer to a body that is not one."""
         try:
             body = await request.json() if request.can_read_body else {}
         except json.JSONDecodeError:
             return error_response(400, "invalid_request", "the body is not valid JSON")
         if not isinstance(body, dict):
             return error_response(400, "invalid_request", "the body must be a JSON object")
+        return body
+
+    async def _command(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        if vehicle.requires_signed_commands:
+            # What Fleet API answers a car that only takes the Vehicle Command Protocol.
+            return error_response(403, COMMAND_PROTOCOL_REQUIRED)
+        body = await self._json_object(request)
+        if isinstance(body, web.Response):
+            return body
         try:
             result, reason = vehicle.execute(request.match_info["command"], body)
         except InvalidCommandError:
@@ -204,6 +219,26 @@ class FleetApi:
         except VehicleUnavailableError:
             return error_response(408, VEHICLE_UNAVAILABLE)
         return ok({"result": result, "reason": reason})
+
+    async def _signed_command(self, request: web.Request) -> web.Response:
+        vehicle = self._find(request)
+        body = await self._json_object(request)
+        if isinstance(body, web.Response):
+            return body
+        encoded = body.get("routable_message")
+        if not isinstance(encoded, str):
+            return error_response(400, "invalid_field", "routable_message must be base64 text")
+        try:
+            message = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return error_response(400, "invalid_field", "routable_message is not valid base64")
+        try:
+            answer = vehicle.signed_command(message)
+        except VehicleUnavailableError:
+            return error_response(408, VEHICLE_UNAVAILABLE)
+        except MessageDecodeError:
+            return error_response(400, "invalid_field", "routable_message is not a RoutableMessage")
+        return ok(base64.b64encode(answer).decode("ascii"))
 
     async def _products(self, request: web.Request) -> web.Response:
         vehicles = [vehicle.summary() for vehicle in self._sim.vehicles.values()]

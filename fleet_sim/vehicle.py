@@ -7,13 +7,18 @@ integrate the charge up to it, apply it, repeat. No background tasks are needed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 import copy
 from dataclasses import asdict, dataclass
 import math
+import time
 from typing import Any, Final, Protocol
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from tesla_protocol.command.universal_message_pb2 import MessageFault_E
+
 from . import sections
+from .vcp import CommandRejectedError, VehicleCommandProtocol
 
 ONLINE: Final = "online"
 ASLEEP: Final = "asleep"
@@ -56,6 +61,7 @@ DATA_SECTIONS: Final = (
     "vehicle_state",
 )
 LOCATION_DATA: Final = "location_data"
+PROTOCOL_CLOCKS: Final = ("sim", "wall")
 _EPSILON: Final = 1e-6
 
 
@@ -65,6 +71,14 @@ class Clock(Protocol):
     def now(self) -> float:
         """Return epoch seconds."""
         ...
+
+
+class WallClock:
+    """Real time, for a car whose protocol clock should follow the client's."""
+
+    def now(self) -> float:
+        """Return epoch seconds."""
+        return time.time()
 
 
 class VehicleUnavailableError(Exception):
@@ -102,6 +116,16 @@ class VehicleConfig:
     cached_data: bool = False
     # The token's vehicle_location scope: without it, vehicle_data leaves out drive_state.
     location_scope: bool = True
+    # Client public keys the car knows (virtual keys): PEM, the uncompressed point as bytes, hex
+    # or base64. Signed commands from any other key are refused with UNKNOWN_KEY_ID.
+    paired_keys: Sequence[bytes | str] = ()
+    # Like cars that only take the Vehicle Command Protocol: plain /command/ requests answer 403.
+    requires_signed_commands: bool = False
+    # The clock of the car's protocol domains (session info clock_time, command expiry): "sim"
+    # follows the simulated clock, so sim.advance() beyond a command's lifetime (the library
+    # gives it 10 s) makes a client's next command expire once; "wall" follows real time, as the
+    # client's own clock does, so jumps in sim time never expire commands.
+    protocol_clock: str = "sim"
 
 
 @dataclass(frozen=True)
@@ -123,6 +147,8 @@ class CommandRecord:
     body: dict[str, Any]
     result: bool
     reason: str
+    # True when it came through signed_command (the Vehicle Command Protocol).
+    signed: bool = False
 
 
 def default_vin(index: int) -> str:
@@ -170,6 +196,8 @@ class SimVehicle:
         if config.battery_capacity_kwh <= 0:
             raise ValueError("battery_capacity_kwh must be positive")
         _validate_wall(config.wall_max_amps, config.supply_phases, config.supply_voltage)
+        if config.protocol_clock not in PROTOCOL_CLOCKS:
+            raise ValueError(f"protocol_clock must be one of {', '.join(PROTOCOL_CLOCKS)}")
         self.index = index
         self.vin = config.vin or default_vin(index)
         self.display_name = config.display_name or f"Simulated Car {index}"
@@ -181,6 +209,7 @@ class SimVehicle:
         self.auto_start_on_plug = config.auto_start_on_plug
         self.cached_data = config.cached_data
         self.location_scope = config.location_scope
+        self.requires_signed_commands = config.requires_signed_commands
         self._last_data: dict[str, Any] | None = None
         self._fast_charger: FastCharger | None = None
         self._clock = clock
@@ -210,6 +239,12 @@ class SimVehicle:
         self.timeline: list[tuple[float, str]] = [(self._t, self._state)]
         self.charging_timeline: list[tuple[float, str]] = []
         self.commands: list[CommandRecord] = []
+        self.vcp = VehicleCommandProtocol(
+            self.vin,
+            clock if config.protocol_clock == "sim" else WallClock(),
+            self._execute_signed,
+            paired_keys=config.paired_keys,
+        )
         if config.plugged_in:
             wants_charge = config.auto_start_on_plug and self._state == ONLINE
             self._set_charging(self._settled_plug_state(start=wants_charge))
@@ -446,6 +481,12 @@ class SimVehicle:
             "wake_delay": self.wake_delay,
             "sleep_after": self.sleep_after,
             "commands": len(self.commands),
+            "paired_keys": [key.hex() for key in self.vcp.paired_keys],
+            "requires_signed_commands": self.requires_signed_commands,
+            "message_faults": [
+                {"fault": name, "remaining": remaining}
+                for name, remaining in self.vcp.pending_faults
+            ],
         }
 
     # ---- scenario control ---------------------------------------------------------------------
@@ -559,6 +600,26 @@ class SimVehicle:
         self._touch()
         self._set_state(ONLINE)
 
+    def pair_key(self, key: bytes | str | ec.EllipticCurvePublicKey) -> bytes:
+        """Add a client public key (PEM, point bytes, hex or base64); return its point."""
+        return self.vcp.pair_key(key)
+
+    def unpair_key(self, key: bytes | str | ec.EllipticCurvePublicKey) -> bytes:
+        """Remove a paired client key; KeyError if the car does not know it."""
+        return self.vcp.unpair_key(key)
+
+    @property
+    def paired_keys(self) -> list[bytes]:
+        """The client public keys the car knows, as uncompressed points."""
+        return self.vcp.paired_keys
+
+    def reboot(self) -> None:
+        """Restart the car's computers: new protocol epochs and clocks, counters forgotten.
+
+        Nothing else changes (charging, sleep state); clients must resync their sessions.
+        """
+        self.vcp.reboot()
+
     def go_offline(self) -> None:
         """Force the car out of reach; charging (physics) goes on, the API cannot see it."""
         self.sync()
@@ -633,7 +694,26 @@ class SimVehicle:
                 data[name] = copy.deepcopy(self._last_data[name])
         return data
 
-    def execute(self, name: str, body: dict[str, Any]) -> tuple[bool, str]:
+    def signed_command(self, routable_message: bytes) -> bytes:
+        """Handle signed_command: a RoutableMessage in, a RoutableMessage out.
+
+        Reaching the car needs it online (else VehicleUnavailableError: 408) and keeps it awake,
+        also for a handshake; the command itself then runs through ``execute``.
+        """
+        self.sync()
+        if self._state != ONLINE:
+            raise VehicleUnavailableError
+        self._touch()
+        return self.vcp.handle(routable_message)
+
+    def _execute_signed(self, name: str, body: dict[str, Any]) -> tuple[bool, str]:
+        try:
+            return self.execute(name, body, signed=True)
+        except InvalidFieldError:
+            # The REST path's 400 invalid_field: a protocol fault for a malformed argument.
+            raise CommandRejectedError(MessageFault_E.MESSAGEFAULT_ERROR_BAD_PARAMETER) from None
+
+    def execute(self, name: str, body: dict[str, Any], *, signed: bool = False) -> tuple[bool, str]:
         """Run a charging command like the car does; return (result, reason)."""
         if name not in CHARGE_COMMANDS:
             raise InvalidCommandError(name)
@@ -658,7 +738,7 @@ class SimVehicle:
             result, reason = self._set_charge_limit(arguments["percent"])
         else:
             result, reason = self._charge_port_door_open()
-        self.commands.append(CommandRecord(self._t, name, dict(body), result, reason))
+        self.commands.append(CommandRecord(self._t, name, dict(body), result, reason, signed))
         return result, reason
 
     def _charge_start(self) -> tuple[bool, str]:

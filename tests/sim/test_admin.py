@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 import pytest
 from tesla_fleet_api import TeslaFleetApi
-from tesla_fleet_api.exceptions import ServiceUnavailable
+from tesla_fleet_api.exceptions import (
+    Forbidden,
+    ServiceUnavailable,
+    TeslaFleetMessageFaultUnknownKeyId,
+)
 from tesla_fleet_api.tesla import VehicleFleet
 
 from fleet_sim import Simulator
+from fleet_sim.vcp import INFOTAINMENT, public_point
 
 from .conftest import START
 
@@ -218,3 +227,76 @@ async def test_clock_and_token_over_http(
     answer = await admin(session, sim, "POST", "/sim/token", {"token": "fresh"})
     assert answer == {"token_required": True}
     assert sim.token == "fresh"
+
+
+async def test_paired_keys_over_http(
+    sim: Simulator, session: aiohttp.ClientSession, api: TeslaFleetApi, tmp_path: Path
+) -> None:
+    key = await api.get_private_key(str(tmp_path / "key.pem"))
+    point = public_point(key.public_key())
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    other = public_point(ec.generate_private_key(ec.SECP256R1()).public_key())
+    path = "/sim/vehicles/1/keys"
+    assert await admin(session, sim, "GET", path) == {"keys": []}
+    added = await admin(session, sim, "POST", path, {"public_key": pem.decode()}, status=201)
+    assert added == {"key": point.hex(), "keys": [point.hex()]}
+    await admin(session, sim, "POST", path, {"public_key": other.hex()}, status=201)
+    # The same key again, as base64: still two keys.
+    again = await admin(
+        session, sim, "POST", path, {"public_key": base64.b64encode(point).decode()}, status=201
+    )
+    assert again["keys"] == [point.hex(), other.hex()]
+    assert (await admin(session, sim, "GET", "/sim/vehicles/1"))["paired_keys"] == again["keys"]
+    # The library signs with the paired key.
+    signed = api.vehicles.createSigned(sim.vehicle(1).vin)
+    assert (await signed.set_charge_limit(70))["response"]["result"] is True
+    removed = await admin(session, sim, "DELETE", path, {"public_key": point.hex()})
+    assert removed == {"key": point.hex(), "keys": [other.hex()]}
+    with pytest.raises(TeslaFleetMessageFaultUnknownKeyId):
+        await signed.set_charge_limit(71)
+    await admin(session, sim, "DELETE", path, {"public_key": point.hex()}, status=404)
+    for bad in ({}, {"public_key": ""}, {"public_key": 4}, {"public_key": "04abcd"}):
+        await admin(session, sim, "POST", path, bad, status=400)
+    await admin(session, sim, "DELETE", path, {"public_key": "nope"}, status=400)
+    await admin(session, sim, "GET", "/sim/vehicles/9/keys", status=404)
+    await admin(
+        session, sim, "POST", "/sim/vehicles/9/keys", {"public_key": other.hex()}, status=404
+    )
+    assert sim.vehicle(1).paired_keys == [other]
+
+
+async def test_protocol_actions_over_http(
+    sim: Simulator, session: aiohttp.ClientSession, api: TeslaFleetApi
+) -> None:
+    car = sim.vehicle(1)
+    epoch = car.vcp.computer(INFOTAINMENT).epoch
+    await admin(session, sim, "POST", "/sim/vehicles/1/reboot")
+    assert car.vcp.computer(INFOTAINMENT).epoch != epoch
+
+    required = await admin(
+        session, sim, "POST", "/sim/vehicles/1/signed_commands", {"required": True}
+    )
+    assert required["requires_signed_commands"] is True
+    with pytest.raises(Forbidden):
+        await VehicleFleet(api, car.vin).charge_start()
+    await admin(
+        session, sim, "POST", "/sim/vehicles/1/signed_commands", {"required": "yes"}, status=400
+    )
+    await admin(session, sim, "POST", "/sim/vehicles/1/signed_commands", {"required": False})
+    assert (await VehicleFleet(api, car.vin).charge_start())["response"]["reason"] == "disconnected"
+
+    path = "/sim/vehicles/1/message_fault"
+    busy = await admin(session, sim, "POST", path, {"fault": "MESSAGEFAULT_ERROR_BUSY"})
+    assert busy["message_faults"] == [{"fault": "MESSAGEFAULT_ERROR_BUSY", "remaining": 1}]
+    lasting = await admin(session, sim, "POST", path, {"fault": 15, "count": None})
+    assert lasting["message_faults"][1] == {
+        "fault": "MESSAGEFAULT_ERROR_INCORRECT_EPOCH",
+        "remaining": None,
+    }
+    for bad in ({}, {"fault": True}, {"fault": "NOPE"}, {"fault": 999}, {"fault": 1, "count": 0}):
+        await admin(session, sim, "POST", path, bad, status=400)
+    cleared = await admin(session, sim, "DELETE", path)
+    assert cleared["message_faults"] == []
+    await admin(session, sim, "DELETE", "/sim/vehicles/9/message_fault", status=404)

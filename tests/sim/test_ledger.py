@@ -135,6 +135,8 @@ async def test_state_price_and_vin_filter(
         ("POST", "/api/1/vehicles/V1/wake_up", ("wake", "V1")),
         ("POST", "/api/1/vehicles/V1/command/charge_start", ("command", "V1")),
         ("GET", "/api/1/vehicles/V1/command/charge_start", ("other", "V1")),
+        ("POST", "/api/1/vehicles/V1/signed_command", ("command", "V1")),
+        ("GET", "/api/1/vehicles/V1/signed_command", ("other", "V1")),
         ("GET", "/api/1/vehicles/V1/mobile_enabled", ("other", "V1")),
         ("GET", "/api/1/products", ("state", None)),
         ("GET", "/api/1/users/me", ("other", None)),
