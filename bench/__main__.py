@@ -78,6 +78,10 @@ async def _run(parts: list[str], args: argparse.Namespace) -> dict[str, dict[str
                 print("part 3: command latency ...", file=sys.stderr, flush=True)
                 runs = 5 if args.quick else 20
                 results["latency"] = {**await run_latency(ha, runs=runs), "machine": machine}
+                print("part 3b: signed against unsigned commands ...", file=sys.stderr, flush=True)
+                from bench.signing import run_signing
+
+                results["latency"]["signing"] = await run_signing(runs=runs)
     return results
 
 

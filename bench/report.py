@@ -178,4 +178,13 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "",
             f"Ran in {latency['wall_s']} s on {machine_line(latency['machine'])}.",
         ]
+        if "signing" in latency:
+            from bench.signing import signing_table
+
+            parts += [
+                "",
+                f"### Signed commands ({latency['signing']['runs']} runs, the same run)",
+                "",
+                signing_table(latency["signing"]),
+            ]
     return "\n".join(parts) + "\n"

@@ -132,3 +132,20 @@ def _machine() -> dict[str, Any]:
         "tesla_fleet_api": "1",
         "load_average_1_5_15": [0.0, 0.0, 0.0],
     }
+
+
+async def test_signing_rows_measure_each_kind_of_command(socket_enabled: None) -> None:
+    """Part 3b runs the real clients: the handshake costs one request more, once per client."""
+    from bench.signing import KINDS, run_signing, signing_table
+
+    result = await run_signing(runs=2)
+    assert result["requests"] == {
+        "unsigned": 1,
+        "signed_first": 2,
+        "signed_next": 1,
+        "proxy_first": 2,
+        "proxy_next": 1,
+    }
+    assert result["signed_commands_seen_by_the_car"] == 2 * 4
+    assert all(result["seconds"][name]["count"] == 2 for name in KINDS)
+    assert "handshake included" in signing_table(result)

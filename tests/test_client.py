@@ -16,6 +16,7 @@ from custom_components.tesla_wallbox.client import (
     CallCounter,
     CommandProtocolError,
     Connect,
+    KeyNotPairedError,
     MissingScopeError,
     PaymentRequiredError,
     RateLimitedError,
@@ -40,8 +41,8 @@ from .conftest import TOKEN
         (tfe.LoginRequired(), AuthError),
         (tfe.MissingToken(), AuthError),
         (tfe.VehicleOffline(), VehicleUnavailableError),
-        (tfe.NotOnWhitelistFault(), CommandProtocolError),
-        (tfe.TeslaFleetMessageFaultUnknownKeyId(), CommandProtocolError),
+        (tfe.NotOnWhitelistFault(), KeyNotPairedError),
+        (tfe.TeslaFleetMessageFaultUnknownKeyId(), KeyNotPairedError),
         (
             tfe.Forbidden({"error": "Tesla Vehicle Command Protocol required, see docs"}),
             CommandProtocolError,

@@ -1,9 +1,9 @@
 """The Tesla Fleet backend: OAuth sign-in with the user's developer app, region lookup, signing.
 
 The simulator serves Tesla's token endpoint, so the sign-in and the token refresh run over real
-HTTP. Two things it cannot reach are redirected here: the library's hard-coded regional server list
-(so that find_server() asks the simulator), and command signing (the simulator does not speak the
-protobuf Vehicle Command Protocol, so the signed vehicle's command methods are patched there).
+HTTP. One thing it cannot reach is redirected here: the library's hard-coded regional server list
+(so that find_server() asks the simulator). Signed commands run unpatched against the simulated
+car's Vehicle Command Protocol: tests/test_signed_commands.py.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-from tesla_fleet_api.tesla import VehicleSigned
 import tesla_fleet_api.tesla.fleet as library_fleet
 
 from custom_components.tesla_wallbox import const
 from custom_components.tesla_wallbox.const import (
     CONF_BACKEND,
+    CONF_KEY_DOMAIN,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
     CONF_REGION,
@@ -113,12 +113,21 @@ async def test_fleet_sign_in_to_entry(
             result["flow_id"], {CONF_PRIVATE_KEY: path}
         )
         assert result["errors"] == {CONF_PRIVATE_KEY: "private_key_not_found"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    for domain in ("not a domain", "example", "https://"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_KEY_DOMAIN: domain}
+        )
+        assert result["errors"] == {CONF_KEY_DOMAIN: "invalid_domain"}
+    # The app's domain, for the pairing link; pasted as a URL, it is still the domain.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_KEY_DOMAIN: " https://Keys.Example.com/ "}
+    )
     assert result["step_id"] == "vehicles"
     vin = sim.vehicle(1).vin
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_VINS: [vin]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     data = result["data"]
+    assert data[CONF_KEY_DOMAIN] == "keys.example.com"
     assert data[CONF_BACKEND] == "fleet"
     assert data[CONF_REGION] == "eu"
     assert data[CONF_URL] == sim.url
@@ -348,44 +357,6 @@ async def test_fleet_sign_in_adds_cars_to_the_accounts_entry(
     assert sim.oauth.exchanges == ["authorization_code", "refresh_token"]
     assert entry.state is ConfigEntryState.LOADED
     assert set(entry.runtime_data.cars) == {first, second}
-
-
-@pytest.mark.usefixtures("credentials", "tesla_at_sim")
-async def test_signed_commands_with_private_key(
-    hass: HomeAssistant, sim: Simulator, tmp_path: Any
-) -> None:
-    """With a private key, commands go through the library's signed vehicle.
-
-    Patched: the simulator does not speak the protobuf Vehicle Command Protocol.
-    """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key_file = tmp_path / "private_key.pem"
-    key_file.write_bytes(
-        ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    sim.oauth.refresh_tokens.add("sim-refresh-seeded")
-    entry = fleet_entry(sim, **{CONF_PRIVATE_KEY: str(key_file)})
-    entry.add_to_hass(hass)
-    signed: list[int] = []
-
-    async def fake_signed_amps(self: VehicleSigned[Any], charging_amps: int) -> dict[str, Any]:
-        signed.append(charging_amps)
-        return {"response": {"result": True, "reason": ""}}
-
-    with patch.object(VehicleSigned, "set_charging_amps", fake_signed_amps):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        vin = sim.vehicle(1).vin
-        await entry.runtime_data.cars[vin].controller.async_set_amps(7)
-    assert signed == [7]
-    assert sim.vehicle(1).commands == []  # nothing went out unsigned
-    assert sim.ledger.count("data") == 1  # data still comes from the Fleet API
 
 
 @pytest.mark.usefixtures("credentials", "tesla_at_sim")

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_wallbox.const import DOMAIN
 from custom_components.tesla_wallbox.repairs import (
     COMMAND_PROTOCOL_URL,
     async_delete_command_protocol_issue,
+    async_delete_key_not_paired_issue,
     async_raise_command_protocol_issue,
+    async_raise_key_not_paired_issue,
     command_protocol_issue_id,
+    key_not_paired_issue_id,
+    pairing_url,
 )
 
 
@@ -41,3 +46,29 @@ async def test_raise_and_delete(hass: HomeAssistant) -> None:
     # Each entry has its own issue; deleting one leaves the other.
     assert registry.async_get_issue(DOMAIN, command_protocol_issue_id(other)) is not None
     async_delete_command_protocol_issue(hass, entry)  # nothing to delete: no error
+
+
+@pytest.mark.parametrize(
+    ("data", "url"),
+    [
+        ({"backend": "teslemetry"}, "https://tesla.com/_ak/teslemetry.com"),
+        ({"backend": "tessie"}, "https://tesla.com/_ak/tessie.com"),
+        ({"backend": "fleet", "key_domain": "example.com"}, "https://tesla.com/_ak/example.com"),
+        ({"backend": "fleet"}, None),
+        ({"backend": "custom"}, None),
+    ],
+)
+async def test_the_pairing_link_names_whose_key_the_car_needs(
+    hass: HomeAssistant, data: dict[str, str], url: str | None
+) -> None:
+    """Teslemetry and Tessie sign with their own key; a Fleet app with the user's."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Cars", data=data)
+    entry.add_to_hass(hass)
+    assert pairing_url(entry) == url
+    async_raise_key_not_paired_issue(hass, entry)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, key_not_paired_issue_id(entry))
+    assert issue is not None
+    assert issue.translation_key == ("key_not_paired" if url else "key_not_paired_no_domain")
+    assert issue.translation_placeholders == {"title": "Cars", "url": url or ""}
+    async_delete_key_not_paired_issue(hass, entry)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, key_not_paired_issue_id(entry)) is None

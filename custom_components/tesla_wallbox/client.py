@@ -36,6 +36,8 @@ REQUEST_TIMEOUT = 30.0
 # sending a malformed 1e12) must not lock the car out: an hour is already generous.
 MAX_RETRY_AFTER = 3600.0
 COMMAND_PROTOCOL_HINT = "vehicle command protocol"
+# tesla-http-proxy's text for a car that does not know its key (vehicle-command pkg/protocol).
+KEY_NOT_PAIRED_HINT = "public key has not been paired"
 
 # Faults that mean the car does not know our key (virtual key not paired), in every library version.
 _KEY_REJECTED: tuple[type[BaseException], ...] = (
@@ -104,6 +106,12 @@ class CommandProtocolError(TeslaWallboxError):
     key = "command_protocol_required"
 
 
+class KeyNotPairedError(TeslaWallboxError):
+    """The car does not know the key the command was signed with: pair it as a virtual key."""
+
+    key = "key_not_paired"
+
+
 class TransientError(TeslaWallboxError):
     """5xx, timeouts and dropped connections: try again later."""
 
@@ -135,7 +143,7 @@ def map_error(err: BaseException) -> TeslaWallboxError:
         after = _seconds(data.get("after"))
         return RateLimitedError(after if after is not None else _seconds(data.get("reset")))
     if isinstance(err, _KEY_REJECTED):
-        return CommandProtocolError(type(err).__name__)
+        return KeyNotPairedError(type(err).__name__)
     if isinstance(err, tfe.VehicleOffline):
         return VehicleUnavailableError("408")
     if isinstance(err, _MISSING_SCOPE):
@@ -150,6 +158,9 @@ def map_error(err: BaseException) -> TeslaWallboxError:
         if MISSING_SCOPE_HINT in message.lower():
             return MissingScopeError(message)
         return TeslaWallboxError(f"403 {message}")
+    if KEY_NOT_PAIRED_HINT in _error_text(err).lower():
+        # A tesla-http-proxy that could not start a session with the car: a 500 with this text.
+        return KeyNotPairedError(_error_text(err))
     if isinstance(status, int) and status >= 500:
         return TransientError(str(status))
     if isinstance(err, tfe.ResponseError):

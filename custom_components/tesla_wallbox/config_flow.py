@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import hashlib
 import logging
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ from .const import (
     CONF_IDLE_QUIET,
     CONF_INVERT_BATTERY,
     CONF_INVERT_GRID,
+    CONF_KEY_DOMAIN,
     CONF_MAX_AMPS,
     CONF_MIN_AMPS,
     CONF_MIN_AMPS_STEP,
@@ -142,6 +144,19 @@ def _valid_token(value: str) -> str | None:
     if token and token.isascii() and token.isprintable() and " " not in token:
         return token
     return None
+
+
+_DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _valid_domain(value: str) -> str | None:
+    """A domain name (as in the pairing link tesla.com/_ak/<domain>), also from a pasted URL."""
+    text = value.strip().lower()
+    if "//" in text:
+        url = _valid_url(text)
+        text = URL(url).host or "" if url else ""
+    text = text.rstrip("/.")
+    return text if _DOMAIN.fullmatch(text) else None
 
 
 def _valid_url(value: str) -> str | None:
@@ -287,6 +302,7 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
                         vol.Optional(CONF_PROXY_URL): URL_SELECTOR,
                         vol.Required(CONF_VERIFY_SSL, default=True): selector.BooleanSelector(),
                         vol.Optional(CONF_PRIVATE_KEY): selector.TextSelector(),
+                        vol.Optional(CONF_KEY_DOMAIN): selector.TextSelector(),
                     }
                 ),
                 user_input or self._data,
@@ -311,6 +327,10 @@ class WallboxConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandler, doma
             errors[CONF_PRIVATE_KEY] = "private_key_not_found"
         elif key:
             extra[CONF_PRIVATE_KEY] = key
+        domain_text = (user_input.get(CONF_KEY_DOMAIN) or "").strip()
+        extra[CONF_KEY_DOMAIN] = _valid_domain(domain_text) if domain_text else None
+        if domain_text and extra[CONF_KEY_DOMAIN] is None:
+            errors[CONF_KEY_DOMAIN] = "invalid_domain"
         return extra, errors
 
     async def async_step_vehicles(

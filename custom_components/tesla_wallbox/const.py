@@ -26,6 +26,8 @@ CONF_VINS: Final = "vins"
 CONF_VEHICLES: Final = "vehicles"  # {vin: display name} as listed at setup
 CONF_PROXY_URL: Final = "proxy_url"
 CONF_PRIVATE_KEY: Final = "private_key"
+# The domain of the Tesla developer app whose key the car must know (the pairing link's domain).
+CONF_KEY_DOMAIN: Final = "key_domain"
 CONF_REGION: Final = "region"
 
 # Options
@@ -64,6 +66,9 @@ AMPS_DOUBLE_SEND_BELOW: Final = 5
 
 TESLEMETRY_SERVER: Final = "https://api.teslemetry.com"
 TESSIE_SERVER: Final = "https://api.tessie.com"
+# Teslemetry and Tessie sign commands with their own key: the car must know theirs.
+KEY_DOMAINS: Final = {Backend.TESLEMETRY: "teslemetry.com", Backend.TESSIE: "tessie.com"}
+PAIRING_URL: Final = "https://tesla.com/_ak/{domain}"
 FLEET_AUTHORIZE_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/authorize"
 FLEET_TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
 FLEET_SCOPES: Final = (

@@ -22,6 +22,7 @@ from .client import (
     AuthError,
     CommandOutcome,
     CommandProtocolError,
+    KeyNotPairedError,
     TeslaWallboxError,
     VehicleClient,
     VehicleUnavailableError,
@@ -36,9 +37,16 @@ from .const import (
     DOMAIN,
     LOGGER,
     LOW_TARGET_MIN,
+    PAIRING_URL,
 )
 from .coordinator import WallboxCoordinator
-from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
+from .repairs import (
+    async_delete_command_protocol_issue,
+    async_delete_key_not_paired_issue,
+    async_raise_command_protocol_issue,
+    async_raise_key_not_paired_issue,
+    pairing_url,
+)
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
 from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
 
@@ -380,6 +388,7 @@ class ChargeController:
             raise self._failure(err) from err
         # The car took a command from us: whatever refused our key before is solved.
         async_delete_command_protocol_issue(self.hass, self._entry)
+        async_delete_key_not_paired_issue(self.hass, self._entry)
         if not outcome.result and outcome.reason not in _SUCCESS_REASONS[name]:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -419,6 +428,10 @@ class ChargeController:
             self._entry.async_start_reauth(self.hass)
         elif isinstance(err, CommandProtocolError):
             async_raise_command_protocol_issue(self.hass, self._entry)
+        elif isinstance(err, KeyNotPairedError):
+            async_raise_key_not_paired_issue(self.hass, self._entry)
+            url = pairing_url(self._entry) or PAIRING_URL.format(domain="<your app's domain>")
+            return _error(err.key, url=url)
         else:
             self.coordinator.note_command_error(err)
         return _error(err.key)

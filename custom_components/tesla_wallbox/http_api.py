@@ -47,6 +47,7 @@ _FAILURE_STATUS = {
     "wake_timeout": HTTPStatus.GATEWAY_TIMEOUT,
     "auth_failed": HTTPStatus.BAD_GATEWAY,
     "command_protocol_required": HTTPStatus.BAD_GATEWAY,
+    "key_not_paired": HTTPStatus.BAD_GATEWAY,
     "cannot_connect": HTTPStatus.BAD_GATEWAY,
     "vehicle_unavailable": HTTPStatus.BAD_GATEWAY,
     "api_error": HTTPStatus.BAD_GATEWAY,

@@ -10,9 +10,10 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import DOMAIN
+from .const import CONF_BACKEND, CONF_KEY_DOMAIN, DOMAIN, KEY_DOMAINS, PAIRING_URL, Backend
 
 COMMAND_PROTOCOL_URL = "https://developer.tesla.com/docs/fleet-api/endpoints/vehicle-commands"
+VIRTUAL_KEY_URL = "https://developer.tesla.com/docs/fleet-api/virtual-keys/overview"
 
 
 def command_protocol_issue_id(entry: ConfigEntry) -> str:
@@ -40,3 +41,39 @@ def async_raise_command_protocol_issue(hass: HomeAssistant, entry: ConfigEntry) 
 def async_delete_command_protocol_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """A request went through: the issue, if raised, is solved."""
     ir.async_delete_issue(hass, DOMAIN, command_protocol_issue_id(entry))
+
+
+def pairing_url(entry: ConfigEntry) -> str | None:
+    """The link that adds the signing key to a car in the Tesla app: the domain of the key's
+    owner (Teslemetry's, Tessie's, or the user's own developer app); None when not known."""
+    backend = Backend(entry.data[CONF_BACKEND])
+    domain = KEY_DOMAINS.get(backend) or entry.data.get(CONF_KEY_DOMAIN)
+    return PAIRING_URL.format(domain=domain) if domain else None
+
+
+def key_not_paired_issue_id(entry: ConfigEntry) -> str:
+    """The id of an entry's "the car does not know our key" issue."""
+    return f"key_not_paired_{entry.entry_id}"
+
+
+@callback
+def async_raise_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The car refused a signed command: its key is not paired. Say exactly where to pair it."""
+    url = pairing_url(entry)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        key_not_paired_issue_id(entry),
+        is_fixable=False,
+        is_persistent=False,
+        learn_more_url=VIRTUAL_KEY_URL,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="key_not_paired" if url else "key_not_paired_no_domain",
+        translation_placeholders={"title": entry.title, "url": url or ""},
+    )
+
+
+@callback
+def async_delete_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A signed command went through: the key is paired now."""
+    ir.async_delete_issue(hass, DOMAIN, key_not_paired_issue_id(entry))
