@@ -1,4 +1,4 @@
 """Benchmarks: what a simulated day of Tesla API calls costs, HTTP load, command latency.
 
-Run them all with `scripts/bench` (or `python -m bench`); see docs/README-performance.md.
+Run them all with `scripts/bench` (or `python -m bench`); see docs/benchmarks.md.
 """

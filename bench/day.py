@@ -20,7 +20,7 @@ from bench.baselines import BASELINES, ReplayCommand, run_baseline
 ROOT = Path(__file__).resolve().parent.parent
 DAY_TEST = Path(__file__).resolve().parent / "day_test.py"
 
-# Targets from issue 8.
+# The targets the simulated day is judged against.
 TARGET_COST_USD = 0.10
 TARGET_CHEAPER_THAN_CORE = 5.0
 TARGET_ASLEEP_SHARE = 0.95

@@ -2,7 +2,8 @@
 
 Each lane runs this file on its own Home Assistant: the README's table of supported releases must
 name it, the oldest lane's release must be the minimum hacs.json requires, and the lane files must
-pin the harness that installs it.
+pin the harness that installs it. The project has one version number, and its documentation lives
+on the site the manifest names, with the README as its short front door.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import json
 from pathlib import Path
 import re
 import sys
+import tomllib
 
 from awesomeversion import AwesomeVersion
 
 REPO = Path(__file__).resolve().parent.parent
+MANIFEST = REPO / "custom_components" / "tesla_wallbox" / "manifest.json"
+# HACS shows the whole README: it stays a front door, and the details live on the site.
+README_MAX_BYTES = 12 * 1024
 LANE_ROW = re.compile(
     r"^\| (?P<lane>oldest supported|newest tested) \| (?P<ha>\d{4}\.\d+\.\d+) "
     r"\| (?P<python>3\.\d+) \| `(?P<command>scripts/test(?:-latest)?)` \|$",
@@ -62,3 +67,32 @@ def test_the_oldest_lane_is_the_minimum_hacs_requires() -> None:
     assert f"Home Assistant **{oldest.major}.{oldest.minor} or newer** is required" in (
         REPO / "README.md"
     ).read_text(encoding="utf-8")
+
+
+def test_one_version_number() -> None:
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert manifest["version"] == project["version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"]), manifest["version"]
+
+
+def test_the_documentation_is_the_site_and_the_readme_its_front_door() -> None:
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    site = re.search(
+        r"^site_url: (\S+)$", (REPO / "mkdocs.yml").read_text(encoding="utf-8"), re.MULTILINE
+    )
+    assert site, "mkdocs.yml has no site_url"
+    assert manifest["documentation"] == site[1]
+    readme = (REPO / "README.md").read_bytes()
+    assert len(readme) <= README_MAX_BYTES, f"README.md has {len(readme)} bytes"
+    assert manifest["documentation"].encode() in readme
+
+
+def test_pre_commit_runs_the_pinned_ruff() -> None:
+    tools = (REPO / "requirements_tools.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^ruff==(\S+)$", tools, re.MULTILINE)
+    assert pinned, "requirements_tools.txt pins no ruff"
+    config = (REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    hook = re.search(r"astral-sh/ruff-pre-commit\n\s+rev: v(\S+)$", config, re.MULTILINE)
+    assert hook, ".pre-commit-config.yaml runs no ruff"
+    assert hook[1] == pinned[1]

@@ -235,7 +235,7 @@ def assert_no_flapping(result: DayResult) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_clear_day_meets_the_targets(seed: int) -> None:
-    """Issue 6's "done when": >= 90 % of the chargeable surplus into the car, car import <= 5 % of
+    """The surplus controller's targets: >= 90 % of the chargeable surplus into the car, car import <= 5 % of
     the energy charged, <= 12 amp commands in any hour; no flapping. Three house-load seeds."""
     result = run_day(clear_day(), house_load(seed=seed), car=SimCar(soc=20.0, seed=seed))
     print(f"clear day, seed {seed}: {result.summary()}")

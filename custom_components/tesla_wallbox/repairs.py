@@ -12,8 +12,11 @@ from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_BACKEND, CONF_KEY_DOMAIN, DOMAIN, KEY_DOMAINS, PAIRING_URL, Backend
 
-COMMAND_PROTOCOL_URL = "https://developer.tesla.com/docs/fleet-api/endpoints/vehicle-commands"
-VIRTUAL_KEY_URL = "https://developer.tesla.com/docs/fleet-api/virtual-keys/overview"
+# Each issue's "learn more" link is its page on the documentation site (docs/repairs/).
+DOCS_URL = "https://tesla-wallbox.github.io/tesla-wallbox/"
+COMMAND_PROTOCOL_URL = f"{DOCS_URL}repairs/command_protocol_required/"
+KEY_NOT_PAIRED_URL = f"{DOCS_URL}repairs/key_not_paired/"
+KEY_NOT_PAIRED_NO_DOMAIN_URL = f"{DOCS_URL}repairs/key_not_paired_no_domain/"
 
 
 def command_protocol_issue_id(entry: ConfigEntry) -> str:
@@ -66,7 +69,7 @@ def async_raise_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) ->
         key_not_paired_issue_id(entry),
         is_fixable=False,
         is_persistent=False,
-        learn_more_url=VIRTUAL_KEY_URL,
+        learn_more_url=KEY_NOT_PAIRED_URL if url else KEY_NOT_PAIRED_NO_DOMAIN_URL,
         severity=ir.IssueSeverity.ERROR,
         translation_key="key_not_paired" if url else "key_not_paired_no_domain",
         translation_placeholders={"title": entry.title, "url": url or ""},
