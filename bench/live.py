@@ -26,7 +26,7 @@ import aiohttp
 from bench.load import find_sustained, open_loop, run_wrk, wrk_available
 from bench.metrics import distribution, ledger_summary
 from bench.scenario import HOME
-from custom_components.tesla_wallbox.control import WAKE_POLL_INTERVAL
+from custom_components.tesla_wallbox.car_access import WAKE_POLL_INTERVAL
 from demo.ha_api import DemoUser, HomeAssistantApi
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.vehicle import START_DELAY, SimVehicle

@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.plugins import (  # noqa: F401 (see t
     snapshot,
 )
 
-from custom_components.tesla_wallbox import control
+from custom_components.tesla_wallbox import car_access
 from custom_components.tesla_wallbox.const import (
     CONF_API_KEY,
     CONF_BACKEND,
@@ -156,7 +156,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture(autouse=True)
 def fast_wake_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """Our own wake-wait loop polls every 2 s; tests run the simulator's clock faster instead."""
-    monkeypatch.setattr(control, "WAKE_POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(car_access, "WAKE_POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture

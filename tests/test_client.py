@@ -10,7 +10,6 @@ import pytest
 from tesla_fleet_api import exceptions as tfe
 
 from custom_components.tesla_wallbox.client import (
-    MAX_RETRY_AFTER,
     AccountClient,
     AuthError,
     CallCounter,
@@ -25,7 +24,7 @@ from custom_components.tesla_wallbox.client import (
     VehicleUnavailableError,
     map_error,
 )
-from custom_components.tesla_wallbox.const import Backend
+from custom_components.tesla_wallbox.const import MAX_RETRY_AFTER, Backend
 from fleet_sim import Simulator
 
 from .conftest import TOKEN

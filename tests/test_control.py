@@ -13,13 +13,13 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.tesla_wallbox.commands import CommandRecord, CommandState
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
     CONF_PV_ZONE,
     DOMAIN,
 )
-from custom_components.tesla_wallbox.control import CommandRecord, CommandState
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.vehicle import FastCharger
 
@@ -391,7 +391,7 @@ async def test_wake_button_and_refresh(
 async def test_validation_edges(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    from custom_components.tesla_wallbox.control import Command
+    from custom_components.tesla_wallbox.commands import Command
 
     car = next(iter(init_integration.runtime_data.cars.values()))
     requests = len(sim.ledger)

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from tesla_fleet_api.exceptions import TeslaFleetError
 
-from custom_components.tesla_wallbox.control import Command, CommandState
+from custom_components.tesla_wallbox.commands import Command, CommandState
 from custom_components.tesla_wallbox.models import Car
 from fleet_sim import Simulator, VehicleConfig
 

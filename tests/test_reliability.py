@@ -18,8 +18,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.tesla_wallbox import client as client_module
+from custom_components.tesla_wallbox.commands import Command
 from custom_components.tesla_wallbox.const import CONF_STALE_AFTER, DOMAIN
-from custom_components.tesla_wallbox.control import Command
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.faults import DEFAULT_RESULT_FALSE_REASON
 from fleet_sim.vehicle import REASON_LIMIT_OUT_OF_RANGE

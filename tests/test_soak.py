@@ -20,7 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_wallbox import client as client_module, control
+from custom_components.tesla_wallbox import car_access, client as client_module
 from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.pv import clear_day, house_load
 
@@ -97,7 +97,7 @@ async def test_a_faulty_day(
     # pytest keeps every log record of a test; HA keeps none. Keep warnings, and drop them hourly.
     caplog.set_level(logging.WARNING)
     monkeypatch.setattr(client_module, "REQUEST_TIMEOUT", 0.5)
-    monkeypatch.setattr(control, "WAKE_POLL_INTERVAL", 0)
+    monkeypatch.setattr(car_access, "WAKE_POLL_INTERVAL", 0)
     # The API key: HA's access tokens expire after 30 minutes of the simulated day.
     test_client: TestClient = await hass_client_no_auth()
     # A plain session: aiohttp's test client keeps every response until teardown.

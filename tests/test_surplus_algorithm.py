@@ -32,9 +32,9 @@ import math
 import pytest
 
 from custom_components.tesla_wallbox import surplus
+from custom_components.tesla_wallbox.commands import Action
 from custom_components.tesla_wallbox.surplus import (
     REASON_TEXT,
-    Action,
     CarSnapshot,
     ChargeMode,
     Decision,

@@ -22,6 +22,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 
 from .const import (
     LOGGER,
+    MAX_RETRY_AFTER,
     PRICE_COMMAND,
     PRICE_DATA,
     PRICE_WAKE,
@@ -32,9 +33,6 @@ from .const import (
 from .wallbox import Connection
 
 REQUEST_TIMEOUT = 30.0
-# The longest Retry-After we honour. Tesla's limits are per minute; a server asking for a year (or
-# sending a malformed 1e12) must not lock the car out: an hour is already generous.
-MAX_RETRY_AFTER = 3600.0
 COMMAND_PROTOCOL_HINT = "vehicle command protocol"
 # tesla-http-proxy's text for a car that does not know its key (vehicle-command pkg/protocol).
 KEY_NOT_PAIRED_HINT = "public key has not been paired"

@@ -51,6 +51,9 @@ DEFAULT_IDLE_QUIET: Final = 900
 DEFAULT_CONFIRM_DELAY: Final = 30
 DEFAULT_STALE_AFTER: Final = 1800
 DEFAULT_WAKE_TIMEOUT: Final = 90
+# The longest Retry-After we honour. Tesla's limits are per minute; a server asking for a year (or
+# sending a malformed 1e12) must not lock the car out: an hour is already generous.
+MAX_RETRY_AFTER: Final = 3600.0
 
 # Tesla's list prices per billable request (USD), Fleet API pay-per-use.
 PRICE_DATA: Final = 0.002

@@ -1,8 +1,9 @@
 """Charge control for one car: start, stop, amps and target SoC, with wake-up and a soft SoC target.
 
 Every write in the integration comes through a ChargeController: entities, services, the HTTP APIs
-and the PV surplus runner. It validates before anything is sent, holds one lock per car so that any
-number of waiting commands share one wake-up, and records the last command and its outcome.
+and the PV surplus runner. It validates before anything is sent (commands.py), holds one lock per
+car so that any number of waiting commands share one wake-up (car_access.py wakes the car and
+translates its errors), and records the last command and its outcome.
 """
 
 from __future__ import annotations
@@ -10,132 +11,41 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .client import (
-    AuthError,
-    CommandOutcome,
-    CommandProtocolError,
-    KeyNotPairedError,
-    TeslaWallboxError,
-    VehicleClient,
-    VehicleUnavailableError,
+from .car_access import CarAccess, ha_error, reason_of
+from .client import CommandOutcome, VehicleClient, VehicleUnavailableError
+from .commands import (
+    CANCELLED_BY_UNLOAD,
+    Action,
+    Command,
+    CommandRecord,
+    CommandState,
+    InvalidCommandError,
+    Source,
+    blocked_start,
+    max_amps,
+    min_target,
+    split_target,
+    validate,
 )
 from .const import (
     AMPS_DOUBLE_SEND_BELOW,
-    CAR_LIMIT_MAX,
-    CAR_LIMIT_MIN,
     CONF_ALLOW_LOW_TARGET,
     CONF_WAKE_TIMEOUT,
     DEFAULT_WAKE_TIMEOUT,
     DOMAIN,
     LOGGER,
-    LOW_TARGET_MIN,
-    PAIRING_URL,
 )
 from .coordinator import WallboxCoordinator
-from .repairs import (
-    async_delete_command_protocol_issue,
-    async_delete_key_not_paired_issue,
-    async_raise_command_protocol_issue,
-    async_raise_key_not_paired_issue,
-    pairing_url,
-)
+from .policy import CommandEffect
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
 from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
-
-# Why a command was never sent (its record's reason when its state is "cancelled").
-CANCELLED_BY_UNLOAD = "unloaded"  # the entry unloaded (a reload, an options change)
-CANCELLED_BY_STOP = "home_assistant_stopped"
-CANCELLED_BY_RESTART = "interrupted"  # still pending when Home Assistant went down
-WAKE_POLL_INTERVAL = 2.0
-# The most amps any Tesla takes on AC, used while the car's own maximum is not known yet.
-FALLBACK_MAX_AMPS = 48
-
-_SUCCESS_REASONS = {
-    "charge_start": {"is_charging", "requested", "already_set"},
-    "charge_stop": {"not_charging", "already_set", "requested"},
-    "set_charging_amps": {"already_set", "requested"},
-    "set_charge_limit": {"already_set", "requested"},
-}
-
-
-class CommandState(StrEnum):
-    """Where the last command is."""
-
-    PENDING = "pending"
-    OK = "ok"
-    FAILED = "failed"
-    CANCELLED = "cancelled"  # never sent: the entry unloaded or Home Assistant stopped first
-
-
-class Source(StrEnum):
-    """Who asked for a command."""
-
-    USER = "user"
-    HTTP = "http"
-    GOE = "goe"
-    PV = "pv"
-    SOFT_TARGET = "soft_target"
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One validated command: start, stop, amps or target."""
-
-    name: str  # start | stop | amps | target
-    value: int | float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRecord:
-    """The last command and its outcome, as the status shows it."""
-
-    name: str
-    value: int | float | None
-    state: CommandState
-    reason: str
-    time: float
-    source: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """The record as JSON."""
-        return {
-            "name": self.name,
-            "value": self.value,
-            "state": self.state.value,
-            "reason": self.reason,
-            "time": self.time,
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_dict(cls, stored: Any) -> CommandRecord | None:
-        """A record as as_dict() stored it; None for anything else."""
-        if not isinstance(stored, dict):
-            return None
-        try:
-            value = stored["value"]
-            record = cls(
-                name=str(stored["name"]),
-                value=value if isinstance(value, (int, float)) else None,
-                state=CommandState(stored["state"]),
-                reason=str(stored["reason"]),
-                time=float(stored["time"]),
-                source=str(stored["source"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
-        if record.state is CommandState.PENDING:
-            # Stored while it waited, and Home Assistant went down before it could say more.
-            return replace(record, state=CommandState.CANCELLED, reason=CANCELLED_BY_RESTART)
-        return record
 
 
 class ChargeController:
@@ -156,20 +66,17 @@ class ChargeController:
         self._store = store
         self.vin = client.vin
         self._lock = asyncio.Lock()
-        self.wake_timeout = float(entry.options.get(CONF_WAKE_TIMEOUT, DEFAULT_WAKE_TIMEOUT))
+        wake_timeout = float(entry.options.get(CONF_WAKE_TIMEOUT, DEFAULT_WAKE_TIMEOUT))
+        self._car = CarAccess(hass, entry, coordinator, client, wake_timeout)
         self.allow_low_target = bool(entry.options.get(CONF_ALLOW_LOW_TARGET, False))
         # The last command survives a reload or restart, with its outcome.
         self.last_command = CommandRecord.from_dict(store.get(self.vin, LAST_COMMAND_KEY))
         self.soft_target: int | None = self._stored_soft_target()
-        coordinator.soft_target = self.soft_target
+        coordinator.set_soft_target(self.soft_target)
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
         self._running: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._source: str = Source.USER  # of the command being sent
-        # Failed wake-ups so far, and the last one's error: commands queued behind a failed
-        # wake-up fail with it at once instead of each waking the car again.
-        self._wake_failures = 0
-        self._wake_error: HomeAssistantError | None = None
 
     def _stored_soft_target(self) -> int | None:
         """The soft target from before a restart, unless targets below 50 % are switched off."""
@@ -188,50 +95,51 @@ class ChargeController:
     @property
     def max_amps(self) -> int:
         """The car's maximum current request, as last reported."""
-        charge = self.coordinator.data.charge
-        if charge is not None and charge.charge_current_request_max:
-            return charge.charge_current_request_max
-        return FALLBACK_MAX_AMPS
+        return max_amps(self.coordinator.data.charge)
 
     @property
     def min_target(self) -> int:
         """The lowest target SoC a user may set."""
-        return LOW_TARGET_MIN if self.allow_low_target else CAR_LIMIT_MIN
+        return min_target(self.allow_low_target)
 
     def validate(self, command: Command) -> Command:
         """The command if its value is allowed; ServiceValidationError otherwise."""
-        if command.name in ("start", "stop"):
-            return command
-        value = command.value
-        if command.name == "amps":
-            low, high, key = 1, self.max_amps, "amps_out_of_range"
-        elif command.name == "target":
-            low, high, key = self.min_target, CAR_LIMIT_MAX, "target_out_of_range"
-        else:
+        try:
+            return validate(command, amps_max=self.max_amps, target_min=self.min_target)
+        except InvalidCommandError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
-                translation_key="unknown_command",
-                translation_placeholders={"name": command.name},
-            )
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                translation_key=err.translation_key,
+                translation_placeholders=err.placeholders,
+            ) from None
+
+    def check_allowed(self, commands: list[Command]) -> None:
+        """Refuse a start when the soft target is already reached (or will be by this batch)."""
+        target = blocked_start(commands, self.soft_target, self.coordinator.data.charge)
+        if target is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders={"value": str(value), "min": str(low), "max": str(high)},
+                translation_key="soft_target_reached",
+                translation_placeholders={"target": str(target)},
             )
-        return Command(command.name, value)
 
     # ----- public operations -------------------------------------------------------------------
 
     async def async_start(self, source: str = Source.USER) -> None:
         """Start charging."""
-        await self.async_execute([Command("start")], source)
+        await self.async_execute([Command(Action.START)], source)
 
     async def async_stop(self, source: str = Source.USER) -> None:
         """Stop charging."""
-        await self.async_execute([Command("stop")], source)
+        await self.async_execute([Command(Action.STOP)], source)
+
+    async def async_set_amps(self, amps: float, source: str = Source.USER) -> None:
+        """Set the charging current (A)."""
+        await self.async_execute([Command(Action.SET_AMPS, amps)], source)
+
+    async def async_set_target(self, percent: float, source: str = Source.USER) -> None:
+        """Set the target SoC: the car's limit for 50-100, a soft target below."""
+        await self.async_execute([Command(Action.SET_TARGET, percent)], source)
 
     async def async_wake_up(self) -> None:
         """Wake the car on the user's request, then read its data.
@@ -239,23 +147,15 @@ class ChargeController:
         A wake-up is billed ($0.02): the free state endpoint tells first whether it is needed.
         """
         if self._closed:
-            raise _error("cannot_connect")
-        wake_failures = self._wake_failures
+            raise ha_error("cannot_connect")
+        wake_failures = self._car.wake_failures
         with self._cancelled_at_shutdown():
             async with self._lock:
                 self.coordinator.check_not_rate_limited()
-                self._check_no_failed_wake(wake_failures)
-                if await self._connection() is not Connection.ONLINE:
-                    await self._wake()
+                self._car.check_no_failed_wake(wake_failures)
+                if await self._car.connection() is not Connection.ONLINE:
+                    await self._car.wake()
             await self.coordinator.async_user_refresh()
-
-    async def async_set_amps(self, amps: float, source: str = Source.USER) -> None:
-        """Set the charging current (A)."""
-        await self.async_execute([Command("amps", amps)], source)
-
-    async def async_set_target(self, percent: float, source: str = Source.USER) -> None:
-        """Set the target SoC: the car's limit for 50-100, a soft target below."""
-        await self.async_execute([Command("target", percent)], source)
 
     async def async_execute(self, commands: list[Command], source: str = Source.USER) -> None:
         """Validate all commands, then send them in order under the car's lock (one wake)."""
@@ -264,20 +164,19 @@ class ChargeController:
             return
         self.check_allowed(checked)
         if self._closed:
-            raise _error("cannot_connect")
-        first = checked[0]
-        self._record(first, CommandState.PENDING, "", source)
-        wake_failures = self._wake_failures
+            raise ha_error("cannot_connect")
+        self._record(checked[0], CommandState.PENDING, "", source)
+        wake_failures = self._car.wake_failures
         with self._cancelled_at_shutdown():
             async with self._lock:
                 for command in checked:
                     self._source = source
                     self._record(command, CommandState.PENDING, "", source)
                     try:
-                        self._check_no_failed_wake(wake_failures)
+                        self._car.check_no_failed_wake(wake_failures)
                         reason = await self._send(command)
                     except HomeAssistantError as err:
-                        self._record(command, CommandState.FAILED, _reason_of(err), source)
+                        self._record(command, CommandState.FAILED, reason_of(err), source)
                         raise
                     self._record(command, CommandState.OK, reason, source)
 
@@ -308,149 +207,58 @@ class ChargeController:
         for task in list(self._running):
             task.cancel()
 
-    def check_allowed(self, commands: list[Command]) -> None:
-        """Refuse a start when the soft target is already reached (or will be by this batch)."""
-        target = self.soft_target
-        for command in commands:
-            if command.name == "target" and command.value is not None:
-                target = int(command.value) if command.value < CAR_LIMIT_MIN else None
-            if command.name == "start" and soft_target_reached(
-                self.coordinator.data.charge, target
-            ):
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="soft_target_reached",
-                    translation_placeholders={"target": str(target)},
-                )
-
     # ----- sending -----------------------------------------------------------------------------
 
     async def _send(self, command: Command) -> str:
         """Send one command (waking the car first if needed); the reason the car gave."""
         self.coordinator.check_not_rate_limited()
         if self.coordinator.data.connection is not Connection.ONLINE:
-            await self._wake()
+            await self._car.wake()
         try:
             return await self._dispatch(command)
         except VehicleUnavailableError:
             # It fell asleep since we last looked: wake it once and try again, once.
-            await self._wake()
+            await self._car.wake()
         try:
             return await self._dispatch(command)
         except VehicleUnavailableError as err:
             # Still out of reach after a wake-up: the commands queued behind this one share it.
-            raise self._wake_failed(_error("vehicle_unavailable")) from err
+            raise self._car.wake_failed(ha_error("vehicle_unavailable")) from err
 
     async def _dispatch(self, command: Command) -> str:
-        if command.name == "start":
-            outcome = await self._call("charge_start", self._client.charge_start())
+        call = self._car.call
+        if command.name == Action.START:
+            outcome = await call("charge_start", self._client.charge_start())
             self._after(outcome, _set(charging_state=STARTING), charge_requested=True)
-        elif command.name == "stop":
-            outcome = await self._call("charge_stop", self._client.charge_stop())
+        elif command.name == Action.STOP:
+            outcome = await call("charge_stop", self._client.charge_stop())
             stopped = _set(charging_state=STOPPED, charger_actual_current=0, charger_power=0.0)
             self._after(outcome, stopped, charge_requested=False)
-        elif command.name == "amps":
+        elif command.name == Action.SET_AMPS:
             amps = int(command.value or 0)
-            outcome = await self._call("set_charging_amps", self._client.set_charging_amps(amps))
+            outcome = await call("set_charging_amps", self._client.set_charging_amps(amps))
             if amps < AMPS_DOUBLE_SEND_BELOW:
                 # Below 5 A the car takes the value only when it comes twice.
-                outcome = await self._call(
-                    "set_charging_amps", self._client.set_charging_amps(amps)
-                )
+                outcome = await call("set_charging_amps", self._client.set_charging_amps(amps))
             self._after(outcome, _set(charge_current_request=amps), charge_requested=None)
         else:
             outcome = await self._send_target(int(command.value or 0))
         return outcome.reason
 
     async def _send_target(self, percent: int) -> CommandOutcome:
-        soft = percent if percent < CAR_LIMIT_MIN else None
-        limit = CAR_LIMIT_MIN if soft is not None else percent
+        limit, soft = split_target(percent)
         charge = self.coordinator.data.charge
         if soft is not None and charge is not None and charge.charge_limit_soc == limit:
             # The car's safety net is already in place: no need to pay for the command.
             outcome = CommandOutcome(True, "")
         else:
-            outcome = await self._call("set_charge_limit", self._client.set_charge_limit(limit))
+            outcome = await self._car.call("set_charge_limit", self._client.set_charge_limit(limit))
         await self._set_soft_target(soft)
         self._after(outcome, _set(charge_limit_soc=limit), charge_requested=None)
         if charge is not None and charge.charging and soft_target_reached(charge, soft):
-            stop = await self._call("charge_stop", self._client.charge_stop())
+            stop = await self._car.call("charge_stop", self._client.charge_stop())
             self._after(stop, _set(charging_state=STOPPED, charger_actual_current=0), False)
         return outcome
-
-    async def _call(self, name: str, request: Any) -> CommandOutcome:
-        """Await one command request; translate failures into HA errors."""
-        try:
-            outcome: CommandOutcome = await request
-        except VehicleUnavailableError:
-            raise
-        except TeslaWallboxError as err:
-            raise self._failure(err) from err
-        # The car took a command from us: whatever refused our key before is solved.
-        async_delete_command_protocol_issue(self.hass, self._entry)
-        async_delete_key_not_paired_issue(self.hass, self._entry)
-        if not outcome.result and outcome.reason not in _SUCCESS_REASONS[name]:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="command_refused",
-                translation_placeholders={"command": name, "reason": outcome.reason or "unknown"},
-            )
-        return outcome
-
-    async def _wake(self) -> None:
-        """Wake the car once and wait until it is online, or give up after wake_timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wake_timeout
-        try:
-            connection = await self._client.wake()
-            while connection is not Connection.ONLINE:
-                if loop.time() + WAKE_POLL_INTERVAL > deadline:
-                    timeout = str(round(self.wake_timeout))
-                    raise self._wake_failed(_error("wake_timeout", timeout=timeout))
-                await asyncio.sleep(WAKE_POLL_INTERVAL)
-                connection = await self._client.state()
-        except TeslaWallboxError as err:
-            raise self._wake_failed(self._failure(err)) from err
-        self.coordinator.note_online()
-
-    async def _connection(self) -> Connection | None:
-        """The car's connectivity, from the state endpoint (free, and it never wakes the car)."""
-        try:
-            return await self._client.state()
-        except VehicleUnavailableError:
-            return None  # not expected from this endpoint; a wake-up finds out
-        except TeslaWallboxError as err:
-            raise self._failure(err) from err
-
-    def _failure(self, err: TeslaWallboxError) -> HomeAssistantError:
-        """The HA error for a failed request, after what the failure asks of us."""
-        if isinstance(err, AuthError):
-            self._entry.async_start_reauth(self.hass)
-        elif isinstance(err, CommandProtocolError):
-            async_raise_command_protocol_issue(self.hass, self._entry)
-        elif isinstance(err, KeyNotPairedError):
-            async_raise_key_not_paired_issue(self.hass, self._entry)
-            url = pairing_url(self._entry) or PAIRING_URL.format(domain="<your app's domain>")
-            return _error(err.key, url=url)
-        else:
-            self.coordinator.note_command_error(err)
-        return _error(err.key)
-
-    def _wake_failed(self, error: HomeAssistantError) -> HomeAssistantError:
-        """Remember a failed wake-up, so that the commands waiting behind it fail with it."""
-        self._wake_failures += 1
-        self._wake_error = error
-        return error
-
-    def _check_no_failed_wake(self, failures_before: int) -> None:
-        """Fail at once if a wake-up failed while this command waited for the lock."""
-        error = self._wake_error
-        if self._wake_failures != failures_before and error is not None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=error.translation_key,
-                translation_placeholders=error.translation_placeholders,
-            )
 
     @callback
     def _after(
@@ -467,7 +275,7 @@ class ChargeController:
         """
         LOGGER.debug("%s: command ok (%s)", self.vin[-4:], outcome.reason or "done")
         confirm = self._source not in (Source.PV, Source.SOFT_TARGET)
-        self.coordinator.note_command(update, charge_requested, confirm=confirm)
+        self.coordinator.note_command(CommandEffect(update, charge_requested, confirm))
 
     # ----- soft target ---------------------------------------------------------------------------
 
@@ -508,7 +316,7 @@ class ChargeController:
             return  # a cancelled command's task ending after the shutdown: it stays cancelled
         self._keep(
             CommandRecord(
-                name=command.name,
+                name=str(command.name),
                 value=command.value,
                 state=state,
                 reason=reason,
@@ -527,15 +335,3 @@ class ChargeController:
 def _set(**changes: Any) -> Callable[[ChargeData], ChargeData]:
     """An optimistic update of the charge data."""
     return lambda charge: replace(charge, **changes)
-
-
-def _error(key: str, **placeholders: str) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
-def _reason_of(err: HomeAssistantError) -> str:
-    """The short reason for the status JSON: the car's reason, or our error's key."""
-    placeholders = err.translation_placeholders or {}
-    return placeholders.get("reason") or err.translation_key or "error"

@@ -20,6 +20,7 @@ import json
 import math
 from typing import Any, Final
 
+from .commands import Action, whole_number
 from .wallbox import CHARGING, COMPLETE, NO_POWER, STARTING, STOPPED, ChargeData
 
 # carState (key "car")
@@ -258,11 +259,11 @@ NO_DATA: Final = "no data from the car yet"
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class KeyCommand:
     """One command for the ChargeController (start, stop or amps), and the key that asked for it."""
 
     key: str
-    name: str
+    name: Action
     value: int | None = None
 
 
@@ -271,7 +272,7 @@ class SetPlan:
     """What an api/set request does: an answer per key, the actions, the settings to keep."""
 
     results: dict[str, bool | str] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
+    actions: list[KeyCommand] = field(default_factory=list)
     frc: int | None = None
     name: str | None = None
     wake: bool = False  # wake the car (su): only when no action does it anyway
@@ -282,12 +283,12 @@ class SetPlan:
         return all(result is True for result in self.results.values())
 
     def fail(self, text: str, failed: str | None) -> None:
-        """The actions stopped at the one named `failed` (start, stop, amps).
+        """The actions stopped at the one named `failed` (an Action: start, stop, amps).
 
         The actions before it were done and later ones were not sent. None: the controller
         refused them all before sending anything.
         """
-        names = [action.name for action in self.actions]
+        names: list[str] = [action.name for action in self.actions]
         index = names.index(failed) if failed in names else None
         for position, action in enumerate(self.actions):
             if index is None or position == index:
@@ -314,19 +315,8 @@ def _decode(text: str) -> Any:
         raise _Refused("the value must be JSON (strings in double quotes)") from err
 
 
-def _whole_number(value: Any) -> int | None:
-    """An int from a JSON number without a fraction (16 or 16.0); None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _plan_amp(value: Any, source: GoeSource) -> Action | None:
-    amps = _whole_number(value)
+def _plan_amp(value: Any, source: GoeSource) -> KeyCommand | None:
+    amps = whole_number(value)
     high = source.max_amps
     if amps is None or not 1 <= amps <= high:
         raise _Refused(f"amp must be a whole number from 1 to {high}")
@@ -335,11 +325,11 @@ def _plan_amp(value: Any, source: GoeSource) -> Action | None:
         raise _Refused(NO_DATA)
     if charge.charge_current_request == amps:
         return None  # already set: spare the car a command (and perhaps a wake-up)
-    return Action("amp", "amps", amps)
+    return KeyCommand("amp", Action.SET_AMPS, amps)
 
 
-def _plan_frc(value: Any, source: GoeSource) -> Action | None:
-    frc = _whole_number(value)
+def _plan_frc(value: Any, source: GoeSource) -> KeyCommand | None:
+    frc = whole_number(value)
     if frc not in FRC_VALUES:
         raise _Refused("frc must be 0 (neutral), 1 (off) or 2 (on)")
     charge = source.charge
@@ -349,7 +339,7 @@ def _plan_frc(value: Any, source: GoeSource) -> Action | None:
         return None  # not at this charger: its force state must not stop or start a DC charge
     state = charge.charging_state
     if frc == FRC_OFF:
-        return Action("frc", "stop") if state in (STARTING, CHARGING, NO_POWER) else None
+        return KeyCommand("frc", Action.STOP) if state in (STARTING, CHARGING, NO_POWER) else None
     if state != STOPPED:
         return None  # unplugged, charging or complete: there is nothing to start
     # Neutral lifts an "off" (ours or a stop from any source); on always asks for charging.
@@ -358,7 +348,7 @@ def _plan_frc(value: Any, source: GoeSource) -> Action | None:
         return None
     if source.start_blocked:
         raise _Refused("the soft target SoC is reached: charging cannot start")
-    return Action("frc", "start")
+    return KeyCommand("frc", Action.START)
 
 
 def _plan_wake(value: Any, source: GoeSource) -> bool:
@@ -395,8 +385,8 @@ def plan_set(params: Iterable[tuple[str, str]], source: GoeSource) -> SetPlan:
     for key, _ in pairs:
         counts[key] = counts.get(key, 0) + 1
     plan = SetPlan()
-    amp_action: Action | None = None
-    frc_action: Action | None = None
+    amp_action: KeyCommand | None = None
+    frc_action: KeyCommand | None = None
     for key, text in pairs:
         if key in plan.results:
             continue
@@ -410,7 +400,7 @@ def plan_set(params: Iterable[tuple[str, str]], source: GoeSource) -> SetPlan:
                 amp_action = _plan_amp(value, source)
             elif key == "frc":
                 frc_action = _plan_frc(value, source)
-                plan.frc = _whole_number(value)
+                plan.frc = whole_number(value)
             elif key == WAKE_KEY:
                 plan.wake = _plan_wake(value, source)
             else:

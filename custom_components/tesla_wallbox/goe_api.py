@@ -16,8 +16,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.loader import async_get_integration
 
+from .commands import Command, CommandState, Source
 from .const import DOMAIN, HTTP_BASE
-from .control import Command, CommandState, Source
 from .goe import (
     FRC_NEUTRAL,
     FRC_VALUES,

@@ -23,8 +23,8 @@ from homeassistant.helpers.http import KEY_AUTHENTICATED, HomeAssistantView
 from homeassistant.util import dt as dt_util
 from multidict import MultiMapping
 
+from .commands import Action, Command, Source
 from .const import CAR_LIMIT_MAX, CONF_API_KEY, CONF_VINS, DOMAIN, HTTP_BASE, LOGGER
-from .control import Command, Source
 from .models import Car, WallboxConfigEntry, car_numbers
 
 DATA_VIEWS_REGISTERED = f"{DOMAIN}_views"
@@ -272,13 +272,13 @@ def build_commands(car: Car, values: Mapping[str, str]) -> list[Command]:
     commands: list[Command] = []
     if "set_soc" in values:
         soc = _integer("set_soc", values["set_soc"], controller.min_target, CAR_LIMIT_MAX)
-        commands.append(Command("target", soc))
+        commands.append(Command(Action.SET_TARGET, soc))
     if "set_amps" in values:
         amps = _integer("set_amps", values["set_amps"], 1, controller.max_amps)
-        commands.append(Command("amps", amps))
+        commands.append(Command(Action.SET_AMPS, amps))
     if "control" in values:
         on = _integer("control", values["control"], 0, 1)
-        commands.append(Command("start" if on else "stop"))
+        commands.append(Command(Action.START if on else Action.STOP))
     for command in commands:
         try:
             controller.validate(command)

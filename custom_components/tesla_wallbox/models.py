@@ -25,6 +25,7 @@ from .client import (
     TransientError,
     VehicleClient,
 )
+from .commands import CANCELLED_BY_STOP
 from .const import (
     CONF_BACKEND,
     CONF_PRIVATE_KEY,
@@ -35,7 +36,7 @@ from .const import (
     DOMAIN,
     Backend,
 )
-from .control import CANCELLED_BY_STOP, ChargeController
+from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .storage import CALLS_KEY, CarNumbers, CarStore

@@ -27,7 +27,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .charge_point import CHARGE_POINT_OPTIONS, charge_point_state
-from .control import CommandState
+from .commands import CommandState
 from .entity import WallboxEntity, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .surplus import PvState

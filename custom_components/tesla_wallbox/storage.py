@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER, MAX_RETRY_AFTER
+from .wallbox import ChargeData, WallboxState, position_of
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 5.0
@@ -19,6 +21,7 @@ SOFT_TARGET_KEY = "soft_target"
 CALLS_KEY = "calls"  # today's billable requests: {"day": "2026-11-23", "counts": {"data": 3}}
 NOT_BEFORE_KEY = "not_before"  # a 429's Retry-After, as epoch seconds
 LAST_COMMAND_KEY = "last_command"  # the last command and its outcome (CommandRecord.as_dict)
+STATE_KEY = "state"  # the last data read (store_state)
 
 
 class CarStore:
@@ -77,6 +80,64 @@ def _storable(key: str, value: Any) -> bool:
         LOGGER.error("Not stored, since no JSON file can hold it: %s (%s)", key, ascii(str(err)))
         return False
     return True
+
+
+def restore_not_before(store: CarStore, vin: str, now: float, name: str) -> float | None:
+    """A Retry-After from before a restart that has not passed yet: it still holds. One further
+    off than we would ever honour (stored by an older version) is dropped."""
+    not_before = store.get(vin, NOT_BEFORE_KEY)
+    if not isinstance(not_before, (int, float)) or not now < not_before:
+        return None
+    if not_before > now + MAX_RETRY_AFTER:
+        LOGGER.info("%s: a stored Retry-After beyond %d s was dropped", name, MAX_RETRY_AFTER)
+        store.set(vin, NOT_BEFORE_KEY, None)
+        return None
+    return float(not_before)
+
+
+def store_not_before(store: CarStore, vin: str, not_before: float) -> None:
+    """A 429's Retry-After holds across restarts."""
+    store.set(vin, NOT_BEFORE_KEY, not_before)
+
+
+def restore_state(
+    store: CarStore,
+    vin: str,
+    at_pv_location: Callable[[tuple[float, float] | None], bool | None],
+) -> WallboxState:
+    """The last data from before a restart: a sleeping car's charge state does not change."""
+    stored = store.get(vin, STATE_KEY)
+    if not isinstance(stored, dict):
+        return WallboxState(vin=vin).with_position(None, at_pv_location(None))
+    charge = stored.get("charge")
+    position = position_of(stored)
+    session_place = stored.get("session_at_pv_location")
+    # A car asleep at home after a restart is still at home: PV modes may act on it.
+    return WallboxState(
+        vin=vin,
+        charge=ChargeData.from_api(charge) if isinstance(charge, dict) else None,
+        data_time=stored.get("data_time"),
+        confirmed_time=stored.get("confirmed_time"),
+        session_charged=bool(stored.get("session_charged")),
+        session_at_pv_location=session_place if isinstance(session_place, bool) else None,
+    ).with_position(position, at_pv_location(position))
+
+
+def store_state(store: CarStore, vin: str, state: WallboxState) -> None:
+    """Keep the data of a read for the next start (restore_state)."""
+    store.set(
+        vin,
+        STATE_KEY,
+        {
+            "charge": state.charge.as_dict() if state.charge else None,
+            "latitude": state.latitude,
+            "longitude": state.longitude,
+            "data_time": state.data_time,
+            "confirmed_time": state.confirmed_time,
+            "session_charged": state.session_charged,
+            "session_at_pv_location": state.session_at_pv_location,
+        },
+    )
 
 
 class CarNumbers:

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import math
 
+from .commands import Action
+
 # A command the runner has not reported back after this long counts as failed.
 PENDING_TIMEOUT_S = 300.0
 # A raise taken back within this long was premature: the next one waits twice as long, up to
@@ -142,15 +144,6 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.MIN_CURRENT: "Charging at the minimum current of {amps} A",
     Reason.MAX_CURRENT: "Charging at the maximum current of {amps} A",
 }
-
-
-class Action(StrEnum):
-    """A command the runner is asked to send."""
-
-    NONE = "none"
-    START = "start"  # charge_start, after set_charging_amps when the decision carries amps
-    STOP = "stop"
-    SET_AMPS = "set_amps"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, Home
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 
+from .commands import Action, Command, Source
 from .const import (
     CONF_ASSUMED_PHASES,
     CONF_ASSUMED_VOLTAGE,
@@ -38,11 +39,10 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .control import ChargeController, Command, Source
+from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .storage import CarStore
 from .surplus import (
-    Action,
     CarSnapshot,
     ChargeMode,
     Decision,
@@ -265,11 +265,9 @@ class SurplusRunner:
     async def _send(self, now: float, decision: Decision, generation: int) -> None:
         commands: list[Command] = []
         if decision.action in (Action.SET_AMPS, Action.START) and decision.amps is not None:
-            commands.append(Command("amps", decision.amps))
-        if decision.action is Action.START:
-            commands.append(Command("start"))
-        elif decision.action is Action.STOP:
-            commands.append(Command("stop"))
+            commands.append(Command(Action.SET_AMPS, decision.amps))
+        if decision.action in (Action.START, Action.STOP):
+            commands.append(Command(decision.action))
         ok = True
         try:
             await self._charge.async_execute(commands, Source.PV)
