@@ -7,6 +7,7 @@ the figures a user reads most (voltage, currents, the cost) are also asserted on
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID
@@ -17,10 +18,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.tesla_wallbox.const import DOMAIN
+from custom_components.tesla_wallbox.const import (
+    CONF_API_KEY,
+    CONF_GRID_SENSOR,
+    CONF_PV_ZONE,
+    DOMAIN,
+)
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import AWAY, HOME, advance, entity_id
+from .conftest import API_KEY, AWAY, HOME, advance, entity_id
 
 # 10:00 in Home Assistant's test time zone (US/Pacific): the same day all through a scenario.
 MORNING = "2026-06-15 17:00:00+00:00"
@@ -37,6 +43,12 @@ PARKED_IDLE = [
 ]
 CHARGING = [VehicleConfig(latitude=HOME[0], longitude=HOME[1], battery_level=40.0, plugged_in=True)]
 AWAY_UNPLUGGED = [VehicleConfig(latitude=AWAY[0], longitude=AWAY[1], battery_level=70.0)]
+
+
+@pytest.fixture
+def entry_options() -> dict[str, Any]:
+    """Options that give every entity a meaning: a PV location and a grid sensor."""
+    return {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_GRID_SENSOR: "sensor.grid"}
 
 
 def ledger_cost(sim: Simulator, since: float | None = None) -> float:
@@ -202,3 +214,58 @@ async def test_cost_of_the_day_survives_a_reload_and_starts_again_at_midnight(
     cost = hass.states.get(cost_id)
     assert float(cost.state) == pytest.approx(sum(e.price for e in sim.ledger.entries[before:]))
     assert float(cost.state) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("options", "absent"),
+    [
+        ({CONF_PV_ZONE: "zone.home"}, {("sensor", "pv_surplus"), ("sensor", "pv_state")}),
+        (
+            {CONF_PV_ZONE: "", CONF_GRID_SENSOR: "sensor.grid"},
+            {("binary_sensor", "at_pv_location")},
+        ),
+    ],
+    ids=["no_grid_sensor", "no_pv_location"],
+)
+async def test_entities_the_options_give_no_meaning_are_not_there(
+    hass: HomeAssistant,
+    sim: Simulator,
+    config_entry: MockConfigEntry,
+    options: dict[str, Any],
+    absent: set[tuple[str, str]],
+) -> None:
+    """No PV figures without a grid sensor, no At PV location without a PV location; an entity
+    the options no longer have leaves the registry at the reload, and comes back with them."""
+    await set_up_with_every_entity(hass, config_entry)
+    registry = er.async_get(hass)
+    vin = sim.vehicle(1).vin
+    every = {
+        (item.domain, item.unique_id.removeprefix(f"{vin}_"))
+        for item in er.async_entries_for_config_entry(registry, config_entry.entry_id)
+    }
+    assert absent <= every
+    leaving = [entity_id(hass, domain, vin, key) for domain, key in absent]
+    assert all(hass.states.get(item) is not None for item in leaving)
+
+    hass.config_entries.async_update_entry(config_entry, options={CONF_API_KEY: API_KEY, **options})
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    now = {
+        (item.domain, item.unique_id.removeprefix(f"{vin}_"))
+        for item in er.async_entries_for_config_entry(registry, config_entry.entry_id)
+    }
+    assert now == every - absent
+    for domain, key in absent:
+        assert registry.async_get_entity_id(domain, DOMAIN, f"{vin}_{key}") is None
+    assert all(hass.states.get(item) is None for item in leaving)
+
+    hass.config_entries.async_update_entry(
+        config_entry,
+        options={CONF_API_KEY: API_KEY, CONF_PV_ZONE: "zone.home", CONF_GRID_SENSOR: "sensor.grid"},
+    )
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert {
+        (item.domain, item.unique_id.removeprefix(f"{vin}_"))
+        for item in er.async_entries_for_config_entry(registry, config_entry.entry_id)
+    } == every

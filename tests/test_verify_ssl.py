@@ -25,7 +25,7 @@ from custom_components.tesla_wallbox.const import (
     DOMAIN,
     Backend,
 )
-from custom_components.tesla_wallbox.models import account_client, verify_ssl
+from custom_components.tesla_wallbox.runtime import account_client, verify_ssl
 from fleet_sim import Simulator
 
 from .conftest import TOKEN

@@ -16,14 +16,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .charge_point import charging_enabled
-from .entity import WallboxEntity, add_car_entities
+from .const import CONF_PV_ZONE, DEFAULT_PV_ZONE
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class WallboxBinarySensorDescription(BinarySensorEntityDescription):
+class WallboxBinarySensorDescription(BinarySensorEntityDescription, WallboxEntityDescription):
     """A binary sensor and how to read it from the car."""
 
     is_on_fn: Callable[[Car], bool | None]  # None: unknown
@@ -42,6 +43,8 @@ BINARY_SENSORS: tuple[WallboxBinarySensorDescription, ...] = (
         key="at_pv_location",
         translation_key="at_pv_location",
         device_class=BinarySensorDeviceClass.PRESENCE,
+        # The PV location may be left empty: then no car is ever at it.
+        has_fn=lambda entry: bool(entry.options.get(CONF_PV_ZONE, DEFAULT_PV_ZONE)),
         is_on_fn=lambda car: car.coordinator.data.at_pv_location,
     ),
     WallboxBinarySensorDescription(

@@ -9,15 +9,17 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity, add_car_entities
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class WallboxButtonDescription(ButtonEntityDescription):
-    """A button and what it does."""
+class WallboxButtonDescription(ButtonEntityDescription, WallboxEntityDescription):
+    """A button and what it does (pressed on purpose, so never unavailable for old data)."""
+
+    needs_car_data: bool = False
 
     press_fn: Callable[[Car], Awaitable[None]]
 
@@ -49,7 +51,6 @@ class WallboxButton(WallboxEntity, ButtonEntity):
     """A button of one car."""
 
     entity_description: WallboxButtonDescription
-    needs_car_data = False
 
     async def async_press(self) -> None:
         """Do what the button says."""

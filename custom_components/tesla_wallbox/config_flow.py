@@ -85,7 +85,7 @@ from .const import (
     LOGGER,
     Backend,
 )
-from .models import account_client, async_connect
+from .runtime import account_client, async_connect
 from .surplus import SurplusSettings
 from .surplus_runner import surplus_settings
 

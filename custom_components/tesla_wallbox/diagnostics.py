@@ -18,7 +18,8 @@ from .const import (
     CONF_VEHICLES,
     CONF_VINS,
 )
-from .models import WallboxConfigEntry, verify_ssl
+from .models import WallboxConfigEntry
+from .runtime import verify_ssl
 from .storage import CarStore
 
 TO_REDACT = {

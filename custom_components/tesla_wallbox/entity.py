@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from homeassistant.helpers import entity_platform, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -16,16 +18,29 @@ from .models import Car, WallboxConfigEntry
 _MODELS = {"S": "Model S", "3": "Model 3", "X": "Model X", "Y": "Model Y", "C": "Cybertruck"}
 
 
+def _always(entry: WallboxConfigEntry) -> bool:
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class WallboxEntityDescription(EntityDescription):
+    """What every entity of a car is described by, beside Home Assistant's own fields."""
+
+    # False: the entity describes the integration itself, not the car's data, and stays available.
+    needs_car_data: bool = True
+    # True: an entity of PV surplus charging, which also updates after every surplus step.
+    follows_pv: bool = False
+    # Whether the entry's options give the entity a meaning (no PV figures without a grid sensor).
+    has_fn: Callable[[WallboxConfigEntry], bool] = _always
+
+
 class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
     """An entity of one car."""
 
     _attr_has_entity_name = True
-    # Entities that describe the integration itself, not the car's data, stay available.
-    needs_car_data = True
-    # Entities of PV surplus charging also update after every surplus step.
-    follows_pv = False
+    entity_description: WallboxEntityDescription
 
-    def __init__(self, car: Car, description: EntityDescription) -> None:
+    def __init__(self, car: Car, description: WallboxEntityDescription) -> None:
         super().__init__(car.coordinator)
         self.car = car
         self.entity_description = description
@@ -41,7 +56,7 @@ class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
     async def async_added_to_hass(self) -> None:
         """Listen to the coordinator, and to the PV runner where the entity shows its state."""
         await super().async_added_to_hass()
-        if self.follows_pv:
+        if self.entity_description.follows_pv:
             self.async_on_remove(
                 self.car.surplus.async_add_listener(self._handle_coordinator_update)
             )
@@ -49,22 +64,39 @@ class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
     @property
     def available(self) -> bool:
         """Unavailable once the data is older than stale_after (and before the first read)."""
-        if not self.needs_car_data:
+        if not self.entity_description.needs_car_data:
             return True
         coordinator = self.coordinator
         return super().available and coordinator.data.charge is not None and not coordinator.stale
 
 
-def add_car_entities[DescriptionT: EntityDescription](
+def add_car_entities[DescriptionT: WallboxEntityDescription](
     entry: WallboxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     entity_class: Callable[[Car, DescriptionT], WallboxEntity],
     descriptions: Iterable[DescriptionT],
 ) -> None:
-    """Add one entity per car and description (what every platform's set-up does)."""
-    wanted = tuple(descriptions)
+    """Add one entity per car and description the options give a meaning (what every platform's
+    set-up does). An entity the options no longer have leaves the entity registry: it would only
+    stay there as "no longer provided" until the options changed back."""
+    described = tuple(descriptions)
+    wanted = tuple(description for description in described if description.has_fn(entry))
+    dropped = {description.key for description in described if description not in wanted}
+    if dropped:
+        _remove_entities(entry, dropped)
     async_add_entities(
         entity_class(car, description)
         for car in entry.runtime_data.cars.values()
         for description in wanted
     )
+
+
+def _remove_entities(entry: WallboxConfigEntry, keys: set[str]) -> None:
+    """Remove this platform's registry entries of the given description keys, for every car."""
+    platform = entity_platform.async_get_current_platform()
+    registry = er.async_get(platform.hass)
+    for car in entry.runtime_data.cars.values():
+        for key in keys:
+            entity_id = registry.async_get_entity_id(platform.domain, DOMAIN, f"{car.vin}_{key}")
+            if entity_id is not None:
+                registry.async_remove(entity_id)

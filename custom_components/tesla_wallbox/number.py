@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CAR_LIMIT_MAX
-from .entity import WallboxEntity, add_car_entities
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .wallbox import effective_target
 
@@ -24,7 +24,7 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class WallboxNumberDescription(NumberEntityDescription):
+class WallboxNumberDescription(NumberEntityDescription, WallboxEntityDescription):
     """A number, how to read it, its range, and how to set it."""
 
     value_fn: Callable[[Car], int | None]

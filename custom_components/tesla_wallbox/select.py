@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity, add_car_entities
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import WallboxConfigEntry
 from .surplus import ChargeMode
 
 PARALLEL_UPDATES = 1
 
-CHARGE_MODE = SelectEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class WallboxSelectDescription(SelectEntityDescription, WallboxEntityDescription):
+    """A select of one car."""
+
+
+# The mode is the integration's own setting: it stays available without fresh car data.
+CHARGE_MODE = WallboxSelectDescription(
     key="charge_mode",
     translation_key="charge_mode",
     options=[mode.value for mode in ChargeMode],
+    needs_car_data=False,
+    follows_pv=True,
 )
 
 
@@ -31,8 +42,7 @@ async def async_setup_entry(
 class ChargeModeSelect(WallboxEntity, SelectEntity):
     """manual, off, pv, min_pv or fast; kept across restarts."""
 
-    needs_car_data = False
-    follows_pv = True
+    entity_description: WallboxSelectDescription
 
     @property
     def current_option(self) -> str:

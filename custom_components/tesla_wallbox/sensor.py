@@ -28,7 +28,8 @@ from homeassistant.util import dt as dt_util
 
 from .charge_point import CHARGE_POINT_OPTIONS, charge_point_state
 from .commands import CommandState
-from .entity import WallboxEntity, add_car_entities
+from .const import CONF_GRID_SENSOR
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .surplus import PvState
 from .wallbox import CHARGING_STATES, STATUS_OPTIONS, ChargeData
@@ -86,15 +87,17 @@ def _pv_attrs(car: Car) -> dict[str, Any]:
     }
 
 
+def _has_grid_sensor(entry: WallboxConfigEntry) -> bool:
+    return bool(entry.options.get(CONF_GRID_SENSOR))
+
+
 @dataclass(frozen=True, kw_only=True)
-class WallboxSensorDescription(SensorEntityDescription):
+class WallboxSensorDescription(SensorEntityDescription, WallboxEntityDescription):
     """A sensor and how to read it from the car."""
 
     value_fn: Callable[[Car], StateType]
     attr_fn: Callable[[Car], dict[str, Any]] | None = None
     last_reset_fn: Callable[[Car], datetime] | None = None
-    needs_car_data: bool = True
-    follows_pv: bool = False
 
 
 SENSORS: tuple[WallboxSensorDescription, ...] = (
@@ -201,6 +204,7 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         needs_car_data=False,
         follows_pv=True,
+        has_fn=_has_grid_sensor,
         value_fn=lambda car: car.surplus.decision.surplus_w if car.surplus.decision else None,
     ),
     WallboxSensorDescription(
@@ -210,6 +214,7 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         options=[state.value for state in PvState],
         needs_car_data=False,
         follows_pv=True,
+        has_fn=_has_grid_sensor,
         value_fn=lambda car: car.surplus.state.value,
         attr_fn=_pv_attrs,
     ),
@@ -261,11 +266,6 @@ class WallboxSensor(WallboxEntity, SensorEntity):
     """A sensor of one car."""
 
     entity_description: WallboxSensorDescription
-
-    def __init__(self, car: Car, description: WallboxSensorDescription) -> None:
-        super().__init__(car, description)
-        self.needs_car_data = description.needs_car_data
-        self.follows_pv = description.follows_pv
 
     @property
     def available(self) -> bool:

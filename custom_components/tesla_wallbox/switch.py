@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 # SwitchDeviceClass: see binary_sensor.py for the ignore.
@@ -13,12 +14,18 @@ from homeassistant.components.switch import (  # type: ignore[attr-defined, unus
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WallboxEntity, add_car_entities
+from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import WallboxConfigEntry
 
 PARALLEL_UPDATES = 1
 
-CHARGING_SWITCH = SwitchEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class WallboxSwitchDescription(SwitchEntityDescription, WallboxEntityDescription):
+    """A switch of one car."""
+
+
+CHARGING_SWITCH = WallboxSwitchDescription(
     key="charging", translation_key="charging", device_class=SwitchDeviceClass.SWITCH
 )
 
@@ -34,6 +41,8 @@ async def async_setup_entry(
 
 class WallboxChargingSwitch(WallboxEntity, SwitchEntity):
     """Starts and stops charging."""
+
+    entity_description: WallboxSwitchDescription
 
     @property
     def is_on(self) -> bool:
