@@ -40,7 +40,7 @@ from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .storage import CALLS_KEY, CarNumbers, CarStore
-from .surplus_runner import SurplusRunner
+from .surplus.runner import SurplusRunner
 
 DATA_CAR_NUMBERS = f"{DOMAIN}_car_numbers"
 

@@ -1,8 +1,7 @@
 """PV surplus charging: grid power readings in, charge commands out.
 
-Pure: the modules import nothing from Home Assistant and take an injected clock, so that tests
-drive them directly, without a Home Assistant instance. The Home Assistant side is
-surplus_runner.py.
+Pure except runner.py: the algorithm modules import nothing from Home Assistant and take an
+injected clock, so that tests drive them directly, without a Home Assistant instance.
 
 - types.py: the value types (charge modes, states and reasons, grid reading, car snapshot,
   settings, Decision)
@@ -11,6 +10,8 @@ surplus_runner.py.
 - pacing.py: when the next command may be sent (interval, back-off, command in flight) and how
   long a raise waits
 - controller.py: SurplusController, each charge mode's decision
+- runner.py: the Home Assistant side, sensors in and ChargeController commands out (import it as
+  `surplus.runner`: this __init__ does not import it)
 """
 
 from .controller import SurplusController
