@@ -26,14 +26,17 @@ The outcome figures, exactly:
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field, replace
 import math
+from pathlib import Path
 
 import pytest
 
-from custom_components.tesla_wallbox import surplus
 from custom_components.tesla_wallbox.commands import Action
-from custom_components.tesla_wallbox.surplus import (
+from custom_components.tesla_wallbox.surplus.controller import CUT_DELAY_S, SurplusController
+from custom_components.tesla_wallbox.surplus.pacing import PENDING_TIMEOUT_S, PREMATURE_RAISE_S
+from custom_components.tesla_wallbox.surplus.types import (
     REASON_TEXT,
     CarSnapshot,
     ChargeMode,
@@ -41,7 +44,6 @@ from custom_components.tesla_wallbox.surplus import (
     GridReading,
     PvState,
     Reason,
-    SurplusController,
     SurplusSettings,
 )
 from fleet_sim.pv import (
@@ -399,7 +401,7 @@ class Rig:
         return self.controller.step(self.now, self.mode, self.car, reading)
 
     def surplus(self, available_w: float, at: float | None = None) -> Decision:
-        car_w = self.controller.car_power_w(self.car)
+        car_w = self.controller.car_estimate.power_w(self.car)
         return self.grid(-(available_w + BUFFER - car_w), at)
 
     def hold(self, available_w: float, until: float) -> Decision:
@@ -609,7 +611,7 @@ def test_pv_lowers_after_the_car_imported_for_the_cut_delay() -> None:
     rig.hold(11 * PER_AMP, until=100)  # steady, exactly enough
     decision = rig.hold(5_000.0, until=300)
     assert (rig.now, decision.action, decision.amps) == (
-        110 + surplus.CUT_DELAY_S,  # the first low reading comes 10 s after the last steady one
+        110 + CUT_DELAY_S,  # the first low reading comes 10 s after the last steady one
         Action.SET_AMPS,
         7,
     )
@@ -638,10 +640,10 @@ def test_pv_raise_after_a_cut_waits_the_raise_hold() -> None:
     rig.sent(cut)
     cut_at = rig.now
     decision = rig.hold(8_000.0, until=cut_at + 1_000)
-    assert (rig.now - cut_at, decision.amps) == (surplus.PREMATURE_RAISE_S, 11)
+    assert (rig.now - cut_at, decision.amps) == (PREMATURE_RAISE_S, 11)
     rig.sent(decision)
     # Raises that hold for PREMATURE_RAISE_S halve the hold again.
-    rig.hold(8_000.0, until=rig.now + surplus.PREMATURE_RAISE_S)
+    rig.hold(8_000.0, until=rig.now + PREMATURE_RAISE_S)
     cut = rig.hold(5_000.0, until=rig.now + 300)
     rig.sent(cut)
     cut_at = rig.now
@@ -774,7 +776,7 @@ def test_a_command_in_flight_blocks_the_next_one() -> None:
     )
     assert decision.reason_text == "Waiting for the car to answer a command"
     # Never reported: after PENDING_TIMEOUT_S it counts as failed.
-    decision = rig.grid(0.0, at=surplus.PENDING_TIMEOUT_S)
+    decision = rig.grid(0.0, at=PENDING_TIMEOUT_S)
     assert (decision.reason, decision.action) == (Reason.COMMAND_BACKOFF, Action.NONE)
 
 
@@ -806,17 +808,17 @@ def test_a_followed_start_or_an_unplugged_car_is_no_failure() -> None:
 def test_our_commands_count_until_newer_car_data() -> None:
     rig = Rig(ChargeMode.FAST, plugged_car(commanded_amps=6))
     rig.sent(rig.grid(0.0))
-    assert rig.controller.charging(rig.car)
-    assert rig.controller.commanded_amps(rig.car) == 16
-    assert rig.controller.car_power_w(rig.car) == 16 * PER_AMP
+    assert rig.controller.car_estimate.charging(rig.car)
+    assert rig.controller.car_estimate.commanded_amps(rig.car) == 16
+    assert rig.controller.car_estimate.power_w(rig.car) == 16 * PER_AMP
     newer = charging_car(13, data_time=60.0)
-    assert rig.controller.commanded_amps(newer) == 13
+    assert rig.controller.car_estimate.commanded_amps(newer) == 13
 
 
 def test_unknown_commanded_amps_while_charging() -> None:
     car = plugged_car(charging=True, commanded_amps=None)
     rig = Rig(car=car)
-    assert rig.controller.car_power_w(car) == 16 * PER_AMP  # assume the worst
+    assert rig.controller.car_estimate.power_w(car) == 16 * PER_AMP  # assume the worst
     decision = rig.hold(6_000.0, until=100)
     assert (decision.action, decision.amps) == (Action.SET_AMPS, 8)
 
@@ -831,7 +833,7 @@ def test_home_battery_priority_by_soc() -> None:
     controller = SurplusController(settings)
 
     def available(battery_w: float, soc: float | None) -> float:
-        return controller.available_w(GridReading(0.0, -500.0, battery_w, soc), 0.0)
+        return controller.meter.available_w(GridReading(0.0, -500.0, battery_w, soc), 0.0)
 
     assert available(2_000.0, 50.0) == 500.0  # below: the battery keeps its 2 kW
     assert available(2_000.0, 80.0) == 2_500.0  # at or above: the car may take it
@@ -839,8 +841,8 @@ def test_home_battery_priority_by_soc() -> None:
     assert available(-1_000.0, 90.0) == -500.0  # never from a discharging battery
     assert available(-1_000.0, 10.0) == -500.0
     no_priority = SurplusController(SurplusSettings(buffer_w=0.0))
-    assert no_priority.available_w(GridReading(0.0, 0.0, 2_000.0, 10.0), 0.0) == 2_000.0
-    assert no_priority.available_w(GridReading(0.0, 0.0), 1_000.0) == 1_000.0
+    assert no_priority.meter.available_w(GridReading(0.0, 0.0, 2_000.0, 10.0), 0.0) == 2_000.0
+    assert no_priority.meter.available_w(GridReading(0.0, 0.0), 1_000.0) == 1_000.0
 
 
 def test_home_battery_priority_keeps_its_demand() -> None:
@@ -929,15 +931,15 @@ def test_only_readings_taken_while_answering_a_command() -> None:
 def test_phases_and_voltage_from_the_car() -> None:
     controller = SurplusController()
     car = charging_car(10, phases=1, voltage=240.0)
-    assert controller.phases_and_voltage(car) == (1, 240.0)
-    assert controller.car_power_w(car) == 2_400.0
+    assert controller.car_estimate.phases_and_voltage(car) == (1, 240.0)
+    assert controller.car_estimate.power_w(car) == 2_400.0
     # Not charging, the car reports nothing useful: the values of this plug session stay.
     stopped = plugged_car(phases=None, voltage=2.0)
-    assert controller.phases_and_voltage(stopped) == (1, 240.0)
+    assert controller.car_estimate.phases_and_voltage(stopped) == (1, 240.0)
     controller.step(0.0, ChargeMode.PV, plugged_car(plugged_in=False), None)
-    assert controller.phases_and_voltage(stopped) == (3, 230.0)
+    assert controller.car_estimate.phases_and_voltage(stopped) == (3, 230.0)
     single = SurplusController(SurplusSettings(assumed_phases=1, assumed_voltage=120.0))
-    assert single.phases_and_voltage(plugged_car()) == (1, 120.0)
+    assert single.car_estimate.phases_and_voltage(plugged_car()) == (1, 120.0)
 
 
 @pytest.mark.parametrize(
@@ -1014,3 +1016,49 @@ def test_unknown_reading_while_charging_never_raises() -> None:
         decision = controller.step(now, ChargeMode.PV, car, GridReading(now, -3000))
         actions.append(decision.action)
     assert Action.SET_AMPS not in actions[:3]
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a file of the repository imports, relative imports resolved."""
+    package = path.parent.relative_to(REPO).parts
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join((*base, *([node.module] if node.module else [])))
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_algorithm_imports_no_home_assistant() -> None:
+    """Only runner.py reaches Home Assistant, and the package's __init__ does not import it."""
+    package = REPO / "custom_components" / "tesla_wallbox" / "surplus"
+    seen: set[Path] = set()
+    todo = [path for path in package.glob("*.py") if path.name != "runner.py"]
+    assert len(todo) >= 6
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        imports = _imports(path)
+        assert not {name for name in imports if name.split(".")[0] == "homeassistant"}, path
+        assert "custom_components.tesla_wallbox.surplus.runner" not in imports, path
+        for name in imports:
+            if name.startswith("custom_components.tesla_wallbox."):
+                module = REPO / Path(*name.split(".")).with_suffix(".py")
+                todo.extend([module] if module.exists() else [])
+    integration = REPO / "custom_components" / "tesla_wallbox"
+    assert {
+        integration / "commands.py",
+        integration / "const.py",
+        integration / "wallbox.py",
+    } <= seen
+    runner = _imports(package / "runner.py")
+    assert "homeassistant.core" in runner

@@ -87,7 +87,7 @@ from .const import (
 )
 from .runtime import account_client, async_connect
 from .surplus import SurplusSettings
-from .surplus_runner import surplus_settings
+from .surplus.runner import surplus_settings
 
 # Home Assistant 2026.10 validates with probatio, and there `import voluptuous` gives probatio;
 # older releases validate with voluptuous itself. So voluptuous is the right import at run time,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .coordinator import WallboxCoordinator
     from .energy import EnergyCounter
     from .storage import CarStore
-    from .surplus_runner import SurplusRunner
+    from .surplus.runner import SurplusRunner
 
 # The instance-wide car numbers, shared by every entry.
 DATA_CAR_NUMBERS: HassKey[CarNumbers] = HassKey(f"{DOMAIN}_car_numbers")

@@ -41,7 +41,7 @@ from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .models import Car, WallboxConfigEntry, WallboxRuntime, car_numbers
 from .storage import CALLS_KEY, CarStore
-from .surplus_runner import SurplusRunner
+from .surplus.runner import SurplusRunner
 
 
 def verify_ssl(data: Mapping[str, Any]) -> bool:

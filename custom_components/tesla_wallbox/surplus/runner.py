@@ -3,6 +3,8 @@
 It reads the grid (and home battery) sensors on every change and at least every STEP_INTERVAL,
 asks the pure SurplusController what to do, sends that through the car's ChargeController
 (source "pv"), and reports the outcome back. The charge mode survives restarts.
+
+The one module of the surplus package that imports Home Assistant; the rest stays pure.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, Home
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 
-from .commands import Action, Command, Source
-from .const import (
+from custom_components.tesla_wallbox.commands import Action, Command, Source
+from custom_components.tesla_wallbox.const import (
     CONF_ASSUMED_PHASES,
     CONF_ASSUMED_VOLTAGE,
     CONF_BATTERY_POWER_SENSOR,
@@ -39,18 +41,12 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .control import ChargeController
-from .coordinator import WallboxCoordinator
-from .storage import CarStore
-from .surplus import (
-    CarSnapshot,
-    ChargeMode,
-    Decision,
-    GridReading,
-    PvState,
-    SurplusController,
-    SurplusSettings,
-)
+from custom_components.tesla_wallbox.control import ChargeController
+from custom_components.tesla_wallbox.coordinator import WallboxCoordinator
+from custom_components.tesla_wallbox.storage import CarStore
+
+from .controller import SurplusController
+from .types import CarSnapshot, ChargeMode, Decision, GridReading, PvState, SurplusSettings
 
 STEP_INTERVAL = timedelta(seconds=30)
 # The modes in which the controller follows the surplus, so that it knows the car's current.
