@@ -1062,3 +1062,18 @@ def test_the_algorithm_imports_no_home_assistant() -> None:
     } <= seen
     runner = _imports(package / "runner.py")
     assert "homeassistant.core" in runner
+
+
+def test_min_pv_raise_when_the_disable_delay_is_shorter_than_the_enable_delay() -> None:
+    """The options allow a disable delay below the enable delay: after the start (whose raise hold
+    is the disable delay) a lasting surplus raises the current over the shorter span."""
+    settings = replace(SurplusSettings(), enable_delay=120, disable_delay=60)
+    rig = Rig(ChargeMode.MIN_PV, settings=settings)
+    start = rig.surplus(8 * PER_AMP)
+    assert (start.action, start.amps) == (Action.START, 5)
+    rig.sent(start)
+    rig.car = charging_car(5, data_time=0.0)
+    decision = rig.hold(8 * PER_AMP, until=300)
+    # Raised, to what the last 60 s carried, as soon as the command interval lets a command go.
+    assert rig.now == settings.min_command_interval
+    assert (decision.action, decision.amps) == (Action.SET_AMPS, 8)

@@ -263,10 +263,11 @@ class SurplusController:
             and math.isfinite(covered)
             and math.floor(covered / per_amp) > current
         ):
-            # The hold decides whether to raise, the last enable_delay how far: one step after a
-            # ramp (a cloud's edge) instead of one per command interval.
-            recent = self.meter.sustained_min(now, self.settings.enable_delay)
-            assert recent is not None  # the history covers the longer hold
+            # The hold decides whether to raise, the last enable_delay (or the hold, if shorter:
+            # the disable delay may be below it) how far: one step after a ramp (a cloud's edge)
+            # instead of one per command interval.
+            recent = self.meter.sustained_min(now, min(hold, self.settings.enable_delay))
+            assert recent is not None  # the history covers the hold, so the shorter span too
             return max(current, ctx.amps_for(recent))
         return current
 
