@@ -11,17 +11,16 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from .client import (
+from .client import CommandOutcome, VehicleClient
+from .const import DOMAIN, PAIRING_URL
+from .coordinator import WallboxCoordinator
+from .errors import (
     AuthError,
-    CommandOutcome,
     CommandProtocolError,
     KeyNotPairedError,
     TeslaWallboxError,
-    VehicleClient,
     VehicleUnavailableError,
 )
-from .const import DOMAIN, PAIRING_URL
-from .coordinator import WallboxCoordinator
 from .repairs import (
     async_delete_command_protocol_issue,
     async_delete_key_not_paired_issue,

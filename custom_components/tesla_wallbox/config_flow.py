@@ -31,13 +31,7 @@ from homeassistant.helpers import config_entry_oauth2_flow, selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from yarl import URL
 
-from .client import (
-    AuthError,
-    Connect,
-    TeslaWallboxError,
-    VehicleInfo,
-    find_fleet_server,
-)
+from .client import Connect, VehicleInfo, find_fleet_server
 from .const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
@@ -85,6 +79,7 @@ from .const import (
     LOGGER,
     Backend,
 )
+from .errors import AuthError, TeslaWallboxError
 from .models import account_client, async_connect
 from .surplus import SurplusSettings
 from .surplus_runner import surplus_settings

@@ -16,16 +16,16 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from . import policy
-from .client import (
+from .client import VehicleClient
+from .const import DOMAIN, LOGGER
+from .errors import (
     AuthError,
     CommandProtocolError,
     RateLimitedError,
     TeslaWallboxError,
     TransientError,
-    VehicleClient,
     VehicleUnavailableError,
 )
-from .const import DOMAIN, LOGGER
 from .policy import CommandEffect, PollFacts, PollKind, PollPlan
 from .poll_timer import PollTimer
 from .projection import Targets

@@ -19,10 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .client import (
     AccountClient,
-    AuthError,
     Connect,
-    TeslaWallboxError,
-    TransientError,
     VehicleClient,
 )
 from .commands import CANCELLED_BY_STOP
@@ -39,6 +36,7 @@ from .const import (
 from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
+from .errors import AuthError, TeslaWallboxError, TransientError
 from .storage import CALLS_KEY, CarNumbers, CarStore
 from .surplus_runner import SurplusRunner
 
