@@ -28,7 +28,7 @@ from .repairs import (
     async_raise_key_not_paired_issue,
     pairing_url,
 )
-from .wallbox import Connection
+from .vehicle_data import Connection
 
 WAKE_POLL_INTERVAL = 2.0
 # The car's reasons for result false that still mean the command took effect, per request.

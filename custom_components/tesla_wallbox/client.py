@@ -28,7 +28,7 @@ from .const import (
     Backend,
 )
 from .errors import TeslaWallboxError, map_error
-from .wallbox import Connection
+from .vehicle_data import Connection
 
 REQUEST_TIMEOUT = 30.0
 

@@ -46,7 +46,8 @@ from .coordinator import WallboxCoordinator
 from .errors import VehicleUnavailableError
 from .policy import CommandEffect
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
-from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
+from .vehicle_data import CHARGING, STARTING, STOPPED, ChargeData, Connection
+from .wallbox import soft_target_reached
 
 
 class ChargeController:

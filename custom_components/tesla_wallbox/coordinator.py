@@ -33,7 +33,8 @@ from .pv_zone import PvZone
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
 from .staleness import StalenessWatch
 from .storage import CarStore, restore_not_before, restore_state, store_not_before, store_state
-from .wallbox import ChargeData, Connection, WallboxState, position_of, reply_connection
+from .vehicle_data import ChargeData, Connection, position_of, reply_connection
+from .wallbox import WallboxState
 
 
 class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):

@@ -32,8 +32,9 @@ from .const import (
     DEFAULT_STALE_AFTER,
     MAX_RETRY_AFTER,
 )
-from .projection import Targets, reprojected, target_time
-from .wallbox import ChargeData, Connection, LevelProjection, WallboxState
+from .projection import LevelProjection, Targets, reprojected, target_time
+from .vehicle_data import ChargeData, Connection
+from .wallbox import WallboxState
 
 # A 429 without Retry-After still waits this long.
 DEFAULT_RETRY_AFTER = 60.0
