@@ -44,7 +44,7 @@ from .const import (
 )
 from .coordinator import WallboxCoordinator
 from .errors import VehicleUnavailableError
-from .policy import CommandEffect
+from .fact_updates import CommandEffect
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
 from .vehicle_data import CHARGING, STARTING, STOPPED, ChargeData, Connection
 from .wallbox import soft_target_reached
