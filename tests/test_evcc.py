@@ -25,18 +25,16 @@ from custom_components.tesla_wallbox.charge_point import (
     charge_point_state,
     charging_enabled,
 )
-from custom_components.tesla_wallbox.wallbox import (
+from custom_components.tesla_wallbox.vehicle_data import (
     CHARGING,
     COMPLETE,
     DISCONNECTED,
     NO_POWER,
     STARTING,
-    STATUS_OPTIONS,
     STOPPED,
     ChargeData,
-    WallboxState,
-    WallboxStatus,
 )
+from custom_components.tesla_wallbox.wallbox import STATUS_OPTIONS, WallboxState, WallboxStatus
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import AWAY, HOME, advance, entity_id

@@ -24,7 +24,7 @@ from custom_components.tesla_wallbox.goe import (
     select,
     status_values,
 )
-from custom_components.tesla_wallbox.wallbox import (
+from custom_components.tesla_wallbox.vehicle_data import (
     CHARGING,
     COMPLETE,
     DISCONNECTED,

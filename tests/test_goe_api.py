@@ -38,7 +38,7 @@ from custom_components.tesla_wallbox.const import (
 )
 from custom_components.tesla_wallbox.goe import KEYS, NOT_APPLIED
 from custom_components.tesla_wallbox.models import Car
-from custom_components.tesla_wallbox.wallbox import Connection
+from custom_components.tesla_wallbox.vehicle_data import Connection
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import API_KEY, HOME, TOKEN, advance

@@ -16,7 +16,7 @@ from custom_components.tesla_wallbox.policy import (
     refused_read_gap,
     wants_data,
 )
-from custom_components.tesla_wallbox.wallbox import Connection
+from custom_components.tesla_wallbox.vehicle_data import Connection
 
 SETTINGS = PollSettings()
 NOW = 100_000.0

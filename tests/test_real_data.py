@@ -25,12 +25,8 @@ from custom_components.tesla_wallbox.energy import EnergyCounter
 from custom_components.tesla_wallbox.goe import CAR_CHARGING, CAR_IDLE, car_state, energy_array
 from custom_components.tesla_wallbox.policy import PollKind
 from custom_components.tesla_wallbox.storage import CarStore
-from custom_components.tesla_wallbox.wallbox import (
-    ChargeData,
-    Connection,
-    WallboxState,
-    WallboxStatus,
-)
+from custom_components.tesla_wallbox.vehicle_data import ChargeData, Connection
+from custom_components.tesla_wallbox.wallbox import WallboxState, WallboxStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vehicle_data"
 VIN = "5YJ3REALDATA00001"

@@ -11,17 +11,16 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from .client import (
+from .client import CommandOutcome, VehicleClient
+from .const import DOMAIN, PAIRING_URL
+from .coordinator import WallboxCoordinator
+from .errors import (
     AuthError,
-    CommandOutcome,
     CommandProtocolError,
     KeyNotPairedError,
     TeslaWallboxError,
-    VehicleClient,
     VehicleUnavailableError,
 )
-from .const import DOMAIN, PAIRING_URL
-from .coordinator import WallboxCoordinator
 from .repairs import (
     async_delete_command_protocol_issue,
     async_delete_key_not_paired_issue,
@@ -29,7 +28,7 @@ from .repairs import (
     async_raise_key_not_paired_issue,
     pairing_url,
 )
-from .wallbox import Connection
+from .vehicle_data import Connection
 
 WAKE_POLL_INTERVAL = 2.0
 # The car's reasons for result false that still mean the command took effect, per request.

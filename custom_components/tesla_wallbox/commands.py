@@ -14,7 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from .const import CAR_LIMIT_MAX, CAR_LIMIT_MIN, LOW_TARGET_MIN
-from .wallbox import ChargeData, soft_target_reached
+from .vehicle_data import ChargeData
+from .wallbox import soft_target_reached
 
 # Why a command was never sent (its record's reason when its state is "cancelled").
 CANCELLED_BY_UNLOAD = "unloaded"  # the entry unloaded (a reload, an options change)

@@ -19,7 +19,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .car_access import CarAccess, ha_error, reason_of
-from .client import CommandOutcome, VehicleClient, VehicleUnavailableError
+from .client import CommandOutcome, VehicleClient
 from .commands import (
     CANCELLED_BY_UNLOAD,
     Action,
@@ -43,9 +43,11 @@ from .const import (
     LOGGER,
 )
 from .coordinator import WallboxCoordinator
-from .policy import CommandEffect
+from .errors import VehicleUnavailableError
+from .fact_updates import CommandEffect
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
-from .wallbox import CHARGING, STARTING, STOPPED, ChargeData, Connection, soft_target_reached
+from .vehicle_data import CHARGING, STARTING, STOPPED, ChargeData, Connection
+from .wallbox import soft_target_reached
 
 
 class ChargeController:

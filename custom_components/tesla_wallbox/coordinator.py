@@ -1,7 +1,7 @@
 """One coordinator per car: polls as policy.py plans and publishes a WallboxState; never wakes.
 
-How each answer changes what is known is policy.py's, what survives a restart storage.py's, and the
-watch that makes stale data unavailable (one log line each way) staleness.py's.
+How each answer changes what is known is fact_updates.py's, what survives a restart storage.py's,
+and the watch that makes stale data unavailable (one log line each way) staleness.py's.
 """
 
 from __future__ import annotations
@@ -15,25 +15,27 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from . import policy
-from .client import (
+from . import fact_updates, policy
+from .client import VehicleClient
+from .const import DOMAIN, LOGGER
+from .errors import (
     AuthError,
     CommandProtocolError,
     RateLimitedError,
     TeslaWallboxError,
     TransientError,
-    VehicleClient,
     VehicleUnavailableError,
 )
-from .const import DOMAIN, LOGGER
-from .policy import CommandEffect, PollFacts, PollKind, PollPlan
+from .fact_updates import CommandEffect
+from .policy import PollFacts, PollKind, PollPlan
 from .poll_timer import PollTimer
 from .projection import Targets
 from .pv_zone import PvZone
 from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
 from .staleness import StalenessWatch
 from .storage import CarStore, restore_not_before, restore_state, store_not_before, store_state
-from .wallbox import ChargeData, Connection, WallboxState, position_of, reply_connection
+from .vehicle_data import ChargeData, Connection, position_of, reply_connection
+from .wallbox import WallboxState
 
 
 class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
@@ -108,7 +110,9 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
                 except VehicleUnavailableError as err:
                     # Never expected from the state endpoint: a failure like any other.
                     raise TransientError("408 on a state check") from err
-                self.facts, state = policy.after_state_check(self.facts, state, connection, now)
+                self.facts, state = fact_updates.after_state_check(
+                    self.facts, state, connection, now
+                )
                 online = state.connection is Connection.ONLINE
                 wanted = policy.wants_data(now, self.facts, self.settings)
                 if not (online and user_asked) and not wanted:
@@ -120,9 +124,11 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         except VehicleUnavailableError:
-            self.facts, state = policy.after_refused_read(self.facts, state, now, self.settings)
+            self.facts, state = fact_updates.after_refused_read(
+                self.facts, state, now, self.settings
+            )
         except TeslaWallboxError as err:
-            self.facts, state = policy.after_failure(self.facts, state, err.key)
+            self.facts, state = fact_updates.after_failure(self.facts, state, err.key)
             if isinstance(err, RateLimitedError):
                 self._hold_back(err.retry_after)
             elif isinstance(err, CommandProtocolError):
@@ -140,14 +146,14 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         """Apply a vehicle_data reply: a cached one tells only the car's state."""
         connection = reply_connection(data)
         if connection is not Connection.ONLINE:
-            self.facts, state = policy.after_cached_reply(
+            self.facts, state = fact_updates.after_cached_reply(
                 self.facts, state, connection, now, self.settings
             )
             return state
         charge = ChargeData.from_reply(data.get("charge_state"))
         position = position_of(data.get("drive_state"))
         at_pv = self._zone.contains(position)
-        self.facts, state, self._targets = policy.after_reply(
+        self.facts, state, self._targets = fact_updates.after_reply(
             self.facts, state, charge, position, at_pv, now=now, targets=self._targets
         )
         if self._raised_protocol_issue:
@@ -157,7 +163,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         return state
 
     def _finish(self, state: WallboxState, now: float, failed: bool = False) -> WallboxState:
-        self.facts = policy.after_poll(self.facts, failed=failed)
+        self.facts = fact_updates.after_poll(self.facts, failed=failed)
         self._schedule(now)
         self._staleness.async_check(state.checked_time, now)
         return state
@@ -169,7 +175,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
 
     def _hold_back(self, retry_after: float | None) -> None:
         """Nothing goes to the API for a 429's Retry-After, across restarts."""
-        not_before = policy.hold_until(self.now(), retry_after)
+        not_before = fact_updates.hold_until(self.now(), retry_after)
         self.facts = replace(self.facts, not_before=not_before)
         store_not_before(self._store, self.vin, not_before)
 
@@ -184,14 +190,14 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     @callback
     def note_online(self) -> None:
         """The controller woke the car and saw it online."""
-        self.facts, state = policy.after_wake(self.facts, self.data, self.now())
+        self.facts, state = fact_updates.after_wake(self.facts, self.data, self.now())
         self.async_set_updated_data(state)
 
     @callback
     def note_command(self, effect: CommandEffect) -> None:
         """A command succeeded: show its effect at once, and (confirm) check it with a read soon."""
         now = self.now()
-        self.facts, state, self._targets = policy.after_command(
+        self.facts, state, self._targets = fact_updates.after_command(
             self.facts, self.data, self._targets, effect, now, settings=self.settings
         )
         self.async_set_updated_data(state)
@@ -224,7 +230,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     @callback
     def set_soft_target(self, soft_target: int | None) -> None:
         """The soft target changed: plan a read for the moment it is reached."""
-        self.facts, self._targets = policy.with_soft_target(
+        self.facts, self._targets = fact_updates.with_soft_target(
             self.facts, self._targets, self.data.charge, soft_target, self.now()
         )
         if self.plan is not None:

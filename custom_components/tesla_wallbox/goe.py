@@ -21,7 +21,7 @@ import math
 from typing import Any, Final
 
 from .commands import Action, whole_number
-from .wallbox import CHARGING, COMPLETE, NO_POWER, STARTING, STOPPED, ChargeData
+from .vehicle_data import CHARGING, COMPLETE, NO_POWER, STARTING, STOPPED, ChargeData
 
 # carState (key "car")
 CAR_UNKNOWN: Final = 0

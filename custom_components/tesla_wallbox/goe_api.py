@@ -42,7 +42,8 @@ from .http_api import (
 )
 from .models import Car, WallboxConfigEntry
 from .storage import CarStore
-from .wallbox import Connection, soft_target_reached
+from .vehicle_data import Connection
+from .wallbox import soft_target_reached
 
 GOE_ROOT = HTTP_BASE + "/{car}/goe/{key}"
 GOE_BASE = GOE_ROOT + "/api"

@@ -1,17 +1,67 @@
 """When a read should see the battery reach its target: pure, no Home Assistant imports.
 
-The car's own limit stops charging by itself; the soft target (below 50 %) is ours to stop at. A
-read at the predicted moment of either makes the stop (or the car's Complete) seen at once.
+Between two reads the battery level is projected from the car's time-to-full at the last one
+(`LevelProjection`). The car's own limit stops charging by itself; the soft target (below 50 %) is
+ours to stop at. A read at the predicted moment of either makes the stop (or the car's Complete)
+seen at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .wallbox import ChargeData, LevelProjection
+from .vehicle_data import ChargeData
 
 # After the predicted moment the car reaches its own limit, read this much later to see Complete.
 LIMIT_READ_DELAY = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LevelProjection:
+    """Where the battery level is heading while the car charges, between two reads.
+
+    The car's time-to-full at the last read, at the current it drew then, gives the amp-seconds
+    one percent takes; a new current commanded since (voltage and phases stay) changes the pace.
+    """
+
+    at: float  # when the level was (or is projected to have been) `level`
+    level: float
+    amps: float
+    amp_seconds_per_percent: float
+
+    @classmethod
+    def from_charge(cls, charge: ChargeData, data_time: float) -> LevelProjection | None:
+        """The projection from a read, or None when the car gives no estimate to go by."""
+        level = charge.battery_level
+        limit = charge.charge_limit_soc
+        minutes = charge.minutes_to_full_charge
+        amps = charge.charger_actual_current
+        if not charge.charging or level is None or limit is None or minutes is None:
+            return None
+        if amps is None or amps <= 0 or limit <= level:
+            return None
+        if minutes == 0:
+            # No estimate yet (Starting), or under a minute to go (the car rounds down).
+            if limit - level > 1:
+                return None
+            minutes = 1
+        return cls(data_time, float(level), float(amps), amps * minutes * 60.0 / (limit - level))
+
+    def level_at(self, when: float) -> float:
+        """The projected level at `when` (not before `at`)."""
+        return self.level + max(0.0, when - self.at) * self.amps / self.amp_seconds_per_percent
+
+    def with_amps(self, when: float, amps: float) -> LevelProjection:
+        """The projection after the car was told to draw `amps` from `when` on."""
+        return replace(self, at=when, level=self.level_at(when), amps=max(0.0, amps))
+
+    def time_of(self, target_level: float) -> float | None:
+        """When the level reaches target_level; None while the car draws nothing."""
+        if target_level <= self.level:
+            return self.at
+        if self.amps <= 0:
+            return None
+        return self.at + (target_level - self.level) * self.amp_seconds_per_percent / self.amps
 
 
 @dataclass(frozen=True, slots=True)

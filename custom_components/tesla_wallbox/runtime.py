@@ -17,14 +17,7 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
-from .client import (
-    AccountClient,
-    AuthError,
-    Connect,
-    TeslaWallboxError,
-    TransientError,
-    VehicleClient,
-)
+from .client import AccountClient, Connect, VehicleClient
 from .commands import CANCELLED_BY_STOP
 from .const import (
     CONF_BACKEND,
@@ -39,6 +32,7 @@ from .const import (
 from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
+from .errors import AuthError, TeslaWallboxError, TransientError
 from .models import Car, WallboxConfigEntry, WallboxRuntime, car_numbers
 from .storage import CALLS_KEY, CarStore
 from .surplus.runner import SurplusRunner

@@ -32,7 +32,8 @@ from .const import CONF_GRID_SENSOR
 from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
 from .surplus import PvState
-from .wallbox import CHARGING_STATES, STATUS_OPTIONS, ChargeData
+from .vehicle_data import CHARGING_STATES, ChargeData
+from .wallbox import STATUS_OPTIONS
 
 PARALLEL_UPDATES = 0
 

@@ -11,7 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN, LOGGER, MAX_RETRY_AFTER
-from .wallbox import ChargeData, WallboxState, position_of
+from .vehicle_data import ChargeData, position_of
+from .wallbox import WallboxState
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 5.0

@@ -10,17 +10,9 @@ plugged in, but not here: the wallbox view shows no car, no power and no energy 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import IntEnum, StrEnum
-import math
-from typing import Any
+from enum import IntEnum
 
-
-class Connection(StrEnum):
-    """The car's connectivity as the vehicle endpoint reports it."""
-
-    ONLINE = "online"
-    ASLEEP = "asleep"
-    OFFLINE = "offline"
+from .vehicle_data import CHARGING, COMPLETE, NO_POWER, STARTING, STOPPED, ChargeData, Connection
 
 
 class WallboxStatus(IntEnum):
@@ -48,147 +40,6 @@ _STATUS_KEYS = {
     WallboxStatus.INTERRUPTED: "interrupted",
 }
 STATUS_OPTIONS = list(_STATUS_KEYS.values())
-
-# Tesla's charging_state values
-DISCONNECTED = "Disconnected"
-STOPPED = "Stopped"
-STARTING = "Starting"
-CHARGING = "Charging"
-COMPLETE = "Complete"
-NO_POWER = "NoPower"
-CHARGING_STATES = (DISCONNECTED, STOPPED, STARTING, CHARGING, COMPLETE, NO_POWER)
-
-
-def _int(value: Any) -> int | None:
-    """An int from a JSON value, None for missing or non-numeric values."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return round(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    """A bool from a JSON value, None for anything else."""
-    return value if isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _float(value: Any) -> float | None:
-    """A float from a JSON value, None for missing or non-numeric values."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeData:
-    """The charge_state fields the wallbox uses, parsed from vehicle_data."""
-
-    charging_state: str | None = None
-    battery_level: int | None = None
-    charge_limit_soc: int | None = None
-    charge_limit_soc_min: int | None = None
-    charge_limit_soc_max: int | None = None
-    charge_current_request: int | None = None
-    charge_current_request_max: int | None = None
-    charger_actual_current: int | None = None
-    charger_pilot_current: int | None = None
-    charger_voltage: int | None = None
-    charger_phases: int | None = None
-    charger_power: float | None = None
-    charge_energy_added: float | None = None
-    conn_charge_cable: str | None = None
-    minutes_to_full_charge: int | None = None
-    fast_charger_present: bool | None = None
-    fast_charger_type: str | None = None
-
-    @classmethod
-    def from_reply(cls, section: Any) -> ChargeData | None:
-        """The charge_state section of a vehicle_data reply; None when the reply has none (null,
-        left out, or without a charging_state): such a reply says nothing about the charge."""
-        if not isinstance(section, dict) or not isinstance(section.get("charging_state"), str):
-            return None
-        return cls.from_api(section)
-
-    @classmethod
-    def from_api(cls, charge_state: dict[str, Any]) -> ChargeData:
-        """Parse Tesla's charge_state section."""
-        return cls(
-            charging_state=_str(charge_state.get("charging_state")),
-            battery_level=_int(charge_state.get("battery_level")),
-            charge_limit_soc=_int(charge_state.get("charge_limit_soc")),
-            charge_limit_soc_min=_int(charge_state.get("charge_limit_soc_min")),
-            charge_limit_soc_max=_int(charge_state.get("charge_limit_soc_max")),
-            charge_current_request=_int(charge_state.get("charge_current_request")),
-            charge_current_request_max=_int(charge_state.get("charge_current_request_max")),
-            charger_actual_current=_int(charge_state.get("charger_actual_current")),
-            charger_pilot_current=_int(charge_state.get("charger_pilot_current")),
-            charger_voltage=_int(charge_state.get("charger_voltage")),
-            charger_phases=_int(charge_state.get("charger_phases")),
-            charger_power=_float(charge_state.get("charger_power")),
-            charge_energy_added=_float(charge_state.get("charge_energy_added")),
-            conn_charge_cable=_str(charge_state.get("conn_charge_cable")),
-            minutes_to_full_charge=_int(charge_state.get("minutes_to_full_charge")),
-            fast_charger_present=_bool(charge_state.get("fast_charger_present")),
-            fast_charger_type=_str(charge_state.get("fast_charger_type")),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-able dict, in Tesla's field names (for storage and diagnostics)."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @property
-    def plugged_in(self) -> bool:
-        """Whether a cable is in the charge port."""
-        if self.charging_state is None:
-            return False
-        return self.charging_state != DISCONNECTED
-
-    @property
-    def charging(self) -> bool:
-        """Whether the car is charging or about to (Starting), on any charger."""
-        return self.charging_state in (STARTING, CHARGING)
-
-    @property
-    def fast_charging(self) -> bool:
-        """Whether the car is at a DC fast charger (Tesla's fast_charger_present): not ours.
-
-        fast_charger_type names it ("Supercharger", "Combo", "CHAdeMO"...), but on AC it reads
-        "ACSingleWireCAN" or "<invalid>", so only fast_charger_present decides.
-        """
-        return self.fast_charger_present is True
-
-    @property
-    def phases(self) -> int:
-        """Phases the car charges on at an AC charger: 1 or 3; 0 when not charging (or on DC).
-
-        Tesla's charger_phases reads 1 on one phase and 2 on three (3 is read as three too). Only
-        when it is missing does the power decide: three phases when charger_power is nearer to
-        3 x V x A than to V x A. A Tesla never charges on two.
-        """
-        volts = self.charger_voltage or 0
-        amps = self.charger_actual_current or 0
-        if self.charging_state != CHARGING or self.fast_charging or volts <= 0 or amps <= 0:
-            return 0
-        if self.charger_phases == 1:
-            return 1
-        if self.charger_phases in (2, 3):
-            return 3
-        ratio = (self.charger_power or 0.0) * 1000 / (volts * amps)
-        return 3 if ratio >= 2 else 1
-
-    @property
-    def power(self) -> int:
-        """AC charging power in W: phases x volts x amps (0 on a DC fast charger)."""
-        return self.phases * (self.charger_voltage or 0) * (self.charger_actual_current or 0)
 
 
 def compute_status(
@@ -236,32 +87,6 @@ def counts_as_home_energy(
     return not (zone_configured and session_at_pv_location is False)
 
 
-def position_of(drive_state: Any) -> tuple[float, float] | None:
-    """Latitude and longitude from a drive_state section; None when it has none (Tesla leaves
-    them out without location_data or the vehicle_location scope)."""
-    if not isinstance(drive_state, dict):
-        return None
-    latitude = _float(drive_state.get("latitude"))
-    longitude = _float(drive_state.get("longitude"))
-    if latitude is None or longitude is None:
-        return None
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        return None
-    return latitude, longitude
-
-
-def reply_connection(data: dict[str, Any]) -> Connection | None:
-    """The car's state a vehicle_data reply gives: online for a live answer (also when the state
-    is left out), asleep or offline for cached data, None for a state we do not know."""
-    state = data.get("state")
-    if state is None:
-        return Connection.ONLINE
-    try:
-        return Connection(state)
-    except ValueError:
-        return None
-
-
 def effective_target(limit: int | None, soft_target: int | None) -> int | None:
     """The target the user sees: the soft target while one is active, else the car's limit."""
     if soft_target is not None:
@@ -274,54 +99,6 @@ def soft_target_reached(charge: ChargeData | None, soft_target: int | None) -> b
     if soft_target is None or charge is None or charge.battery_level is None:
         return False
     return charge.battery_level >= soft_target
-
-
-@dataclass(frozen=True, slots=True)
-class LevelProjection:
-    """Where the battery level is heading while the car charges, between two reads.
-
-    The car's time-to-full at the last read, at the current it drew then, gives the amp-seconds
-    one percent takes; a new current commanded since (voltage and phases stay) changes the pace.
-    """
-
-    at: float  # when the level was (or is projected to have been) `level`
-    level: float
-    amps: float
-    amp_seconds_per_percent: float
-
-    @classmethod
-    def from_charge(cls, charge: ChargeData, data_time: float) -> LevelProjection | None:
-        """The projection from a read, or None when the car gives no estimate to go by."""
-        level = charge.battery_level
-        limit = charge.charge_limit_soc
-        minutes = charge.minutes_to_full_charge
-        amps = charge.charger_actual_current
-        if not charge.charging or level is None or limit is None or minutes is None:
-            return None
-        if amps is None or amps <= 0 or limit <= level:
-            return None
-        if minutes == 0:
-            # No estimate yet (Starting), or under a minute to go (the car rounds down).
-            if limit - level > 1:
-                return None
-            minutes = 1
-        return cls(data_time, float(level), float(amps), amps * minutes * 60.0 / (limit - level))
-
-    def level_at(self, when: float) -> float:
-        """The projected level at `when` (not before `at`)."""
-        return self.level + max(0.0, when - self.at) * self.amps / self.amp_seconds_per_percent
-
-    def with_amps(self, when: float, amps: float) -> LevelProjection:
-        """The projection after the car was told to draw `amps` from `when` on."""
-        return replace(self, at=when, level=self.level_at(when), amps=max(0.0, amps))
-
-    def time_of(self, target_level: float) -> float | None:
-        """When the level reaches target_level; None while the car draws nothing."""
-        if target_level <= self.level:
-            return self.at
-        if self.amps <= 0:
-            return None
-        return self.at + (target_level - self.level) * self.amp_seconds_per_percent / self.amps
 
 
 @dataclass(frozen=True, slots=True)
