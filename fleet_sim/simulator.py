@@ -15,6 +15,7 @@ from .faults import FaultInjector
 from .ledger import Ledger
 from .oauth import OAuthApi
 from .server import FleetApi
+from .stream import StreamHub
 from .tls import TlsFront, teslemetry_connector
 from .vehicle import SimVehicle, VehicleConfig
 
@@ -57,9 +58,11 @@ class Simulator:
         )
         for config in configs:
             self.add_vehicle(config)
+        self.stream = StreamHub(self)
         self.app = web.Application()
         FleetApi(self).register(self.app)
         AdminApi(self).register(self.app)
+        self.stream.register(self.app)
         self.oauth = OAuthApi(self)
         self.oauth.register(self.app)
 
@@ -104,6 +107,7 @@ class Simulator:
         self.clock.advance(seconds)
         for vehicle in self.vehicles.values():
             vehicle.sync()
+        self.stream.poke()
 
     # ---- authentication -----------------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class Simulator:
         if self._runner is None:
             return
         self.closing.set()
+        await self.stream.close()
         await self._close_tls()
         runner, self._runner = self._runner, None
         await runner.cleanup()
