@@ -278,3 +278,75 @@ def test_a_connection_describes_itself() -> None:
     assert connection.wants("VIN1", "state")
     assert not connection.wants("VIN1", "data")
     assert not connection.wants("VIN2", "state")
+
+
+# ----- the /sim/stream controls -------------------------------------------------------------------
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: Any) -> tuple[int, Any]:
+    async with session.post(url, json=body) as response:
+        return response.status, await response.json()
+
+
+async def test_stream_controls(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    vin = sim.vehicle(1).vin
+    async with session.get(f"{sim.url}/sse/{vin}?topics=state,data", headers=AUTH) as response:
+        for _ in range(2):
+            await read_event(response)
+        status, body = await post(session, f"{sim.url}/sim/stream", {"keepalive": 5})
+        assert (status, body["keepalive"], body["interval"]) == (200, 5.0, 0.1)
+        [connection] = body["connections"]
+        assert (connection["vins"], connection["topics"]) == ([vin], ["data", "state"])
+        assert body["sent"] == {vin: {"data": 1, "state": 1}}
+        assert (sim.stream.sent(), sim.stream.sent(vin, "data"), sim.stream.sent("X")) == (2, 1, 0)
+        assert await post(session, f"{sim.url}/sim/stream/stall", {"vehicle": 1}) == (
+            200,
+            {"connections": 1},
+        )
+        assert await post(session, f"{sim.url}/sim/stream/resume", {}) == (
+            200,
+            {"connections": 1},
+        )
+        event = {"event": {"state": "offline"}, "vehicle": vin}
+        assert await post(session, f"{sim.url}/sim/stream/event", event) == (
+            200,
+            {"connections": 1},
+        )
+        assert (await read_event(response))["state"] == "offline"
+        assert await post(session, f"{sim.url}/sim/stream/malformed", {}) == (
+            200,
+            {"connections": 1},
+        )
+        assert (await read_line(response)).startswith(b'data: {"vin": "", ')
+        assert await post(session, f"{sim.url}/sim/stream/drop", {}) == (200, {"connections": 1})
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.content.read()
+    status, body = await post(session, f"{sim.url}/sim/stream/end", {})
+    assert body == {"connections": 0}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/sim/stream", {"keepalive": 0}, 400),
+        ("/sim/stream", {"speed": 1}, 400),
+        ("/sim/stream/event", {"event": "text"}, 400),
+        ("/sim/stream/drop", {"vehicle": True}, 400),
+        ("/sim/stream/drop", {"vehicle": "NOSUCHVIN"}, 404),
+        ("/sim/stream/flood", {}, 404),
+        ("/sim/vehicles/1/streaming", {"enabled": "yes"}, 400),
+    ],
+)
+async def test_bad_stream_controls(
+    sim: Simulator, session: aiohttp.ClientSession, path: str, body: Any, status: int
+) -> None:
+    assert (await post(session, f"{sim.url}{path}", body))[0] == status
+    assert sim.stream.keepalive == 15.0
+
+
+async def test_the_streaming_switch(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    status, body = await post(session, f"{sim.url}/sim/vehicles/1/streaming", {"enabled": False})
+    assert (status, body["streaming"]) == (200, False)
+    async with session.get(f"{sim.url}/api/metadata", headers=AUTH) as response:
+        metadata = (await response.json())["vehicles"][sim.vehicle(1).vin]
+    assert (metadata["polling"], metadata["fleet_telemetry"]) == (True, "unknown")
