@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .energy import EnergyQuery, reading
+from .stream import StreamHub
 from .vehicle import VEHICLE_STATES, FastCharger, SimVehicle
 
 if TYPE_CHECKING:
@@ -120,6 +121,10 @@ def _signed_commands(vehicle: SimVehicle, body: dict[str, Any]) -> None:
     vehicle.requires_signed_commands = _flag(body, "required")
 
 
+def _streaming(vehicle: SimVehicle, body: dict[str, Any]) -> None:
+    vehicle.streaming = _flag(body, "enabled")
+
+
 def _message_fault(vehicle: SimVehicle, body: dict[str, Any]) -> None:
     fault = body.get("fault")
     if isinstance(fault, bool) or not isinstance(fault, str | int):
@@ -128,6 +133,14 @@ def _message_fault(vehicle: SimVehicle, body: dict[str, Any]) -> None:
     # An unknown name or number, or a count below 1, is a ValueError: 400.
     vehicle.vcp.inject_fault(fault, count)
 
+
+STREAM_FAULTS: dict[str, Callable[[StreamHub, str | None], int]] = {
+    "drop": StreamHub.drop,
+    "end": StreamHub.end,
+    "stall": StreamHub.stall,
+    "resume": StreamHub.resume,
+    "malformed": StreamHub.send_malformed,
+}
 
 VEHICLE_ACTIONS: dict[str, VehicleAction] = {
     "plug_in": _plug_in,
@@ -140,6 +153,7 @@ VEHICLE_ACTIONS: dict[str, VehicleAction] = {
     "state": _state,
     "reboot": lambda vehicle, _: vehicle.reboot(),
     "signed_commands": _signed_commands,
+    "streaming": _streaming,
     "message_fault": _message_fault,
 }
 
@@ -199,6 +213,9 @@ class AdminApi:
         router.add_delete("/sim/ledger", self._clear_ledger)
         router.add_post("/sim/token", self._set_token)
         router.add_get("/sim/energy", self._energy)
+        router.add_get("/sim/stream", self._stream)
+        router.add_post("/sim/stream", self._set_stream)
+        router.add_post("/sim/stream/{fault}", self._stream_fault)
 
     def _find(self, request: web.Request) -> SimVehicle:
         key = request.match_info["key"]
@@ -223,6 +240,7 @@ class AdminApi:
         if action is None:
             raise AdminNotFoundError(f"unknown action {request.match_info['action']}")
         action(vehicle, await _json_body(request))
+        self._sim.stream.poke()
         return web.json_response(self._describe(vehicle))
 
     @staticmethod
@@ -338,3 +356,47 @@ class AdminApi:
         query = EnergyQuery.parse(request.query)
         meter = reading(self._sim.now(), self._sim.vehicles.values(), query)
         return web.json_response(meter.as_json())
+
+    # ---- Teslemetry's stream ------------------------------------------------------------------
+
+    async def _stream(self, request: web.Request) -> web.Response:
+        return web.json_response(self._sim.stream.as_json())
+
+    async def _set_stream(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        unknown = set(body) - {"keepalive", "interval"}
+        if unknown:
+            raise AdminInputError(f"unknown fields: {', '.join(sorted(unknown))}")
+        settings = {name: _number(body, name) for name in ("keepalive", "interval") if name in body}
+        if any(value <= 0 for value in settings.values()):
+            raise AdminInputError("keepalive and interval must be positive")
+        for name, value in settings.items():
+            setattr(self._sim.stream, name, value)
+        return await self._stream(request)
+
+    def _stream_vin(self, body: dict[str, Any]) -> str | None:
+        key = body.get("vehicle")
+        if key is None:
+            return None
+        if isinstance(key, bool) or not isinstance(key, str | int):
+            raise AdminInputError("vehicle must be a VIN or an index")
+        try:
+            return self._sim.vehicle(key).vin
+        except KeyError:
+            raise AdminNotFoundError(f"unknown vehicle {key}") from None
+
+    async def _stream_fault(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        vin = self._stream_vin(body)
+        stream = self._sim.stream
+        fault = request.match_info["fault"]
+        if fault == "event":
+            event = body.get("event")
+            if not isinstance(event, dict):
+                raise AdminInputError("event must be a JSON object")
+            count = stream.send(event, vin)
+        elif fault in STREAM_FAULTS:
+            count = STREAM_FAULTS[fault](stream, vin)
+        else:
+            raise AdminNotFoundError(f"unknown stream fault {fault}")
+        return web.json_response({"connections": count})

@@ -8,16 +8,23 @@ import re
 from typing import Any, Final
 
 # Tesla's pay-per-use list prices in USD per request (developer.tesla.com, Billing and Limits).
+# Teslemetry's stream has no price per event: its Vehicle Stream subscription is a flat fee per
+# car for "unmetered access" (teslemetry.com/pricing), so stream connections cost $0 here.
 PRICES: dict[str, float] = {"data": 0.002, "command": 0.001, "wake": 0.02}
-CATEGORIES: Final = ("data", "command", "wake", "state", "other")
+CATEGORIES: Final = ("data", "command", "wake", "state", "stream", "other")
 
 _VEHICLE_PATH: Final = re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)(?P<rest>/.*)?$")
+# Teslemetry's stream: one entry per connection attempt, never per event.
+_STREAM_PATH: Final = re.compile(r"^/sse(?:/(?P<vin>[^/]+))?$")
 # Account-wide lists of cars: state reads like the vehicle object, priced by state_price.
 _STATE_LISTS: Final = frozenset({"/api/1/vehicles", "/api/1/products"})
 
 
 def classify(method: str, path: str) -> tuple[str, str | None]:
     """Return the billing category of a request and the VIN it addresses, if any."""
+    stream = _STREAM_PATH.match(path)
+    if stream is not None:
+        return "stream", stream["vin"]
     match = _VEHICLE_PATH.match(path)
     if match is None:
         return ("state" if path in _STATE_LISTS else "other"), None

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .faults import COMMAND_PROTOCOL_REQUIRED, TOKEN_EXPIRED, VEHICLE_UNAVAILABLE, Fault
 from .sections import FIRMWARE
+from .stream import FLEET_TELEMETRY_VERSION
 from .vcp import MessageDecodeError
 from .vehicle import InvalidCommandError, InvalidFieldError, SimVehicle, VehicleUnavailableError
 
@@ -93,6 +94,8 @@ class FleetApi:
                 status=status,
                 vin=vehicle.vin if vehicle is not None else None,
             )
+            # A command or a wake may have changed a car: the stream tells its listeners.
+            self._sim.stream.poke()
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         refused = self._check_token(request)
@@ -261,10 +264,30 @@ class FleetApi:
         return ok(True)
 
     async def _metadata(self, request: web.Request) -> web.Response:
-        vehicles = {
-            vin: {"access": True, "polling": False, "proxy": False, "firmware": FIRMWARE}
-            for vin in self._sim.vehicles
-        }
+        vehicles = {vin: vehicle_metadata(car) for vin, car in self._sim.vehicles.items()}
         return web.json_response(
-            {"uid": "sim-user-1", "region": "EU", "scopes": list(SCOPES), "vehicles": vehicles}
+            {
+                "uid": "sim-user-1",
+                "region": "EU",
+                "scopes": list(SCOPES),
+                "vehicles": vehicles,
+                "energy_sites": {},
+            }
         )
+
+
+def vehicle_metadata(car: SimVehicle) -> dict[str, Any]:
+    """A car's entry in Teslemetry's metadata, in the keys Home Assistant's teslemetry reads.
+
+    polling: Teslemetry polls the car instead of streaming it (pre-2021 Model S and X);
+    fleet_telemetry: the car's Fleet Telemetry version, "unknown" without one.
+    """
+    return {
+        "name": car.display_name,
+        "access": True,
+        "polling": not car.streaming,
+        "proxy": car.requires_signed_commands,
+        "firmware": FIRMWARE,
+        "discounted": False,
+        "fleet_telemetry": FLEET_TELEMETRY_VERSION if car.streaming else "unknown",
+    }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 
 from .admin import AdminApi
@@ -14,6 +15,8 @@ from .faults import FaultInjector
 from .ledger import Ledger
 from .oauth import OAuthApi
 from .server import FleetApi
+from .stream import StreamHub
+from .tls import TlsFront, teslemetry_connector
 from .vehicle import SimVehicle, VehicleConfig
 
 # Seconds stop() grants running requests before it cancels them.
@@ -32,6 +35,7 @@ class Simulator:
         wake_delay: float = 20.0,
         sleep_after: float = 900.0,
         state_price: float = 0.0,
+        tls: bool = False,
     ) -> None:
         self.clock = clock or SimClock()
         self.wake_delay = wake_delay
@@ -40,6 +44,11 @@ class Simulator:
         self.faults = FaultInjector()
         self.vehicles: dict[str, SimVehicle] = {}
         self.url: str | None = None
+        # With tls=True, start() also serves HTTPS (for Teslemetry's host names, see tls.py).
+        self.tls = tls
+        self.tls_url: str | None = None
+        self._tls_address: tuple[str, int] | None = None
+        self._tls_front: TlsFront | None = None
         self._token = token
         self._retired_tokens: set[str] = set()
         self._runner: web.AppRunner | None = None
@@ -49,9 +58,11 @@ class Simulator:
         )
         for config in configs:
             self.add_vehicle(config)
+        self.stream = StreamHub(self)
         self.app = web.Application()
         FleetApi(self).register(self.app)
         AdminApi(self).register(self.app)
+        self.stream.register(self.app)
         self.oauth = OAuthApi(self)
         self.oauth.register(self.app)
 
@@ -96,6 +107,7 @@ class Simulator:
         self.clock.advance(seconds)
         for vehicle in self.vehicles.values():
             vehicle.sync()
+        self.stream.poke()
 
     # ---- authentication -----------------------------------------------------------------------
 
@@ -140,20 +152,39 @@ class Simulator:
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
+            plain = runner.addresses[0]
+            if self.tls:
+                self._tls_front = TlsFront((plain[0], plain[1]))
+                self._tls_address = await self._tls_front.start(host)
+                self.tls_url = _base_url("https", self._tls_address)
         except BaseException:
+            await self._close_tls()
             await runner.cleanup()
             raise
         self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-        self.url = f"http://{shown_host}:{bound_port}"
+        self.url = _base_url("http", plain)
         return self.url
+
+    async def _close_tls(self) -> None:
+        front, self._tls_front = self._tls_front, None
+        if front is not None:
+            await front.close()
+        self.tls_url = self._tls_address = None
+
+    def teslemetry_connector(self) -> aiohttp.TCPConnector:
+        """A client connector that reaches this simulator for every ``*.teslemetry.com`` name,
+        over HTTPS it verifies (needs ``tls=True`` and a running simulator)."""
+        if self._tls_address is None:
+            raise RuntimeError("the simulator serves no HTTPS: Simulator(tls=True), then start()")
+        return teslemetry_connector(*self._tls_address)
 
     async def stop(self) -> None:
         """Stop serving; hung requests are dropped."""
         if self._runner is None:
             return
         self.closing.set()
+        await self.stream.close()
+        await self._close_tls()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -168,3 +199,10 @@ class Simulator:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _base_url(scheme: str, address: Any) -> str:
+    """``scheme://host:port`` for a bound socket address (IPv6 hosts in brackets)."""
+    host, port = address[0], address[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown_host}:{port}"

@@ -126,6 +126,9 @@ class VehicleConfig:
     # gives it 10 s) makes a client's next command expire once; "wall" follows real time, as the
     # client's own clock does, so jumps in sim time never expire commands.
     protocol_clock: str = "sim"
+    # Whether the car streams Fleet Telemetry (Teslemetry's metadata: polling false). False is a
+    # car Teslemetry can only poll, as pre-2021 Model S and X: no data events on its stream.
+    streaming: bool = True
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ class SimVehicle:
         self.cached_data = config.cached_data
         self.location_scope = config.location_scope
         self.requires_signed_commands = config.requires_signed_commands
+        self.streaming = config.streaming
         self._last_data: dict[str, Any] | None = None
         self._fast_charger: FastCharger | None = None
         self._clock = clock
@@ -483,6 +487,7 @@ class SimVehicle:
             "commands": len(self.commands),
             "paired_keys": [key.hex() for key in self.vcp.paired_keys],
             "requires_signed_commands": self.requires_signed_commands,
+            "streaming": self.streaming,
             "message_faults": [
                 {"fault": name, "remaining": remaining}
                 for name, remaining in self.vcp.pending_faults

@@ -66,6 +66,7 @@ async def test_5xx_not_billable_but_4xx_is(
             "command": {"count": 0, "cost": 0},
             "wake": {"count": 0, "cost": 0},
             "state": {"count": 0, "cost": 0},
+            "stream": {"count": 0, "cost": 0},
             "other": {"count": 0, "cost": 0},
         },
         "total": {"count": 2, "cost": 0.002},
