@@ -25,7 +25,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_wallbox import goe_api
+from custom_components.tesla_wallbox.api import goe as goe_api
+from custom_components.tesla_wallbox.api.goe_keys import KEYS
+from custom_components.tesla_wallbox.api.goe_plan import NOT_APPLIED
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
@@ -36,7 +38,6 @@ from custom_components.tesla_wallbox.const import (
     CONF_VINS,
     DOMAIN,
 )
-from custom_components.tesla_wallbox.goe import KEYS, NOT_APPLIED
 from custom_components.tesla_wallbox.models import Car
 from custom_components.tesla_wallbox.wallbox import Connection
 from fleet_sim import Simulator, VehicleConfig

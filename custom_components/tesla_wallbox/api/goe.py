@@ -1,8 +1,9 @@
 """The go-eCharger HTTP API v2 compatible endpoint: /tlwb/{car}/goe/{key}/api/status and api/set.
 
 Clients of go-e's local API (evcc, Home Assistant's go-e integrations, goecharger-api-lite) cannot
-send headers, so the entry's API key is part of the base URL. The mapping lives in goe.py; these
-views authenticate, take one snapshot of the car, and hand writes to the car's ChargeController.
+send headers, so the entry's API key is part of the base URL. The mapping lives in goe_keys.py and
+goe_plan.py; these views authenticate, take one snapshot of the car, and hand writes to the car's
+ChargeController.
 """
 
 from __future__ import annotations
@@ -13,36 +14,28 @@ from http import HTTPStatus
 from aiohttp import web
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.loader import async_get_integration
 
-from .commands import Command, CommandState, Source
-from .const import DOMAIN, HTTP_BASE
-from .goe import (
-    FRC_NEUTRAL,
-    FRC_VALUES,
-    GoeSource,
-    SetPlan,
-    parse_filter,
-    plan_set,
-    select,
-    status_values,
-)
-from .http_api import (
+from ..commands import Command, CommandState, Source
+from ..const import DOMAIN, HTTP_BASE
+from ..models import Car, WallboxConfigEntry
+from ..storage import CarStore
+from ..wallbox import Connection, soft_target_reached
+from .common import (
     DEFAULT_WAIT,
     ApiError,
-    _key_matches,
+    ApiView,
     describe_failure,
     find_car,
+    key_matches,
     loaded_entries,
     not_loaded,
     not_loaded_entries,
     note_late_outcome,
     unauthorized,
 )
-from .models import Car, WallboxConfigEntry
-from .storage import CarStore
-from .wallbox import Connection, soft_target_reached
+from .goe_keys import FRC_NEUTRAL, FRC_VALUES, GoeSource, parse_filter, select, status_values
+from .goe_plan import SetPlan, plan_set
 
 GOE_ROOT = HTTP_BASE + "/{car}/goe/{key}"
 GOE_BASE = GOE_ROOT + "/api"
@@ -65,7 +58,7 @@ def _kept(store: CarStore, car: Car) -> tuple[int, str]:
 
 
 async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
-    """One snapshot of the car as goe.py needs it: the coordinator's last data, nothing fetched."""
+    """One snapshot of the car, as the go-e keys and plans need it: its last data, none fetched."""
     state = car.coordinator.data
     frc, name = _kept(store, car)
     integration = await async_get_integration(hass, DOMAIN)
@@ -148,17 +141,18 @@ def _keep(store: CarStore, car: Car, plan: SetPlan) -> None:
         store.set(car.vin, STORE_KEY, {"frc": new_frc, "fna": new_name})
 
 
-class _GoeView(HomeAssistantView):
-    """The entry's API key in the path; a wrong key counts toward Home Assistant's IP ban."""
+class _GoeView(ApiView):
+    """The entry's API key in the path; a wrong key counts toward Home Assistant's IP ban.
 
-    requires_auth = False  # go-e clients cannot send a token: the key in the path is checked
+    go-e clients cannot send a token: the key in the path is checked in each request.
+    """
 
     @staticmethod
     def _car(hass: HomeAssistant, car_id: str, key: str) -> tuple[WallboxConfigEntry, Car]:
         """The car, if the key opens it. The right key of an entry that is not loaded (a reload,
         a set-up retrying or waiting for re-authentication) is a 503, never a failed login."""
-        entries = [entry for entry in loaded_entries(hass) if _key_matches(entry, key)]
-        waiting = any(_key_matches(entry, key) for entry in not_loaded_entries(hass))
+        entries = [entry for entry in loaded_entries(hass) if key_matches(entry, key)]
+        waiting = any(key_matches(entry, key) for entry in not_loaded_entries(hass))
         if not entries and not waiting:
             raise unauthorized("Wrong API key in the go-e base URL.")
         found = find_car(hass, car_id)
