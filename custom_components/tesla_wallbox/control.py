@@ -3,7 +3,8 @@
 Every write in the integration comes through a ChargeController: entities, services, the HTTP APIs
 and the PV surplus runner. It validates before anything is sent (commands.py), holds one lock per
 car so that any number of waiting commands share one wake-up (car_access.py wakes the car, sends
-the requests and translates their errors), and records the last command and its outcome.
+the requests and translates their errors), runs one wake-up at a time on request, whoever asks,
+and records the last command and its outcome.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class ChargeController:
         coordinator.set_soft_target(self.soft_target)
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
         self._running: set[asyncio.Task[Any]] = set()
+        self._wake_up: asyncio.Task[None] | None = None  # one at a time, whoever asks
         self._closed = False
         self._source: str = Source.USER  # of the command being sent
 
@@ -131,7 +133,23 @@ class ChargeController:
         await self.async_execute([Command(Action.SET_TARGET, percent)], source)
 
     async def async_wake_up(self) -> None:
-        """Wake the car on the user's request, then read its data."""
+        """Wake the car on the user's request, then read its data (the wake-up under way, if any).
+
+        A caller that goes away leaves the wake-up to the others; unload and stop cancel it.
+        """
+        await asyncio.shield(self.async_wake_up_task())
+
+    @callback
+    def async_wake_up_task(self) -> asyncio.Task[None]:
+        """The wake-up and data read under way, or a new one: one at a time per car, whoever asks
+        (the button, or evcc repeating su=1 while the car does not start)."""
+        if self._wake_up is None or self._wake_up.done():
+            self._wake_up = self._entry.async_create_background_task(
+                self.hass, self._wake_up_and_read(), f"{DOMAIN} wake-up {self.vin[-4:]}"
+            )
+        return self._wake_up
+
+    async def _wake_up_and_read(self) -> None:
         if self._closed:
             raise ha_error("cannot_connect")
         wake_failures = self._car.wake_failures

@@ -41,8 +41,6 @@ GOE_ROOT = HTTP_BASE + "/{car}/goe/{key}"
 GOE_BASE = GOE_ROOT + "/api"
 # Per car in the entry's store: the force state and friendly name go-e clients set.
 STORE_KEY = "goe"
-# Per VIN: a wake-up asked for with su and still under way (a second su joins it).
-DATA_WAKES = f"{DOMAIN}_goe_wakes"
 
 
 def _kept(store: CarStore, car: Car) -> tuple[int, str]:
@@ -76,28 +74,6 @@ async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
     )
 
 
-def _wake_up(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car) -> asyncio.Task[None]:
-    """The car's wake-up and data read, as the wake-up button does: the one under way, or a new one.
-
-    evcc repeats su=1 while the car does not start; one wake-up at a time is enough.
-    """
-    wakes: dict[str, asyncio.Task[None]] = hass.data.setdefault(DATA_WAKES, {})
-    running = wakes.get(car.vin)
-    if running is not None and not running.done():
-        return running
-    task = entry.async_create_background_task(
-        hass, car.controller.async_wake_up(), f"{DOMAIN} go-e wake-up"
-    )
-    wakes[car.vin] = task
-
-    def forget(done: asyncio.Task[None]) -> None:
-        if wakes.get(car.vin) is done:
-            del wakes[car.vin]
-
-    task.add_done_callback(forget)
-    return task
-
-
 async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: SetPlan) -> int:
     """Send the plan's actions (or its wake-up); wait briefly, as go-e clients time out soon.
 
@@ -110,7 +86,8 @@ async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: S
             hass, car.controller.async_execute(commands, Source.GOE), f"{DOMAIN} go-e command"
         )
     else:
-        task = _wake_up(hass, entry, car)
+        # evcc repeats su=1 while the car does not start: a second su joins the wake-up under way.
+        task = car.controller.async_wake_up_task()
     done, _ = await asyncio.wait({task}, timeout=DEFAULT_WAIT)
     if not done:
         # Accepted: a command that must first wake the car goes on in the background.
