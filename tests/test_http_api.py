@@ -573,7 +573,7 @@ async def test_start_refused_at_the_soft_target(client: TestClient, sim: Simulat
 
 
 async def test_views_register_once(hass: HomeAssistant) -> None:
-    from custom_components.tesla_wallbox.http_api import async_register_views
+    from custom_components.tesla_wallbox.api import async_register_views
 
     assert await async_setup_component(hass, "http", {})
     async_register_views(hass)

@@ -18,11 +18,16 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.tesla_wallbox.api.goe_keys import (
+    CAR_CHARGING,
+    CAR_IDLE,
+    car_state,
+    energy_array,
+)
 from custom_components.tesla_wallbox.client import AccountClient, Connect
 from custom_components.tesla_wallbox.const import CONF_PV_ZONE, DOMAIN, Backend
 from custom_components.tesla_wallbox.coordinator import WallboxCoordinator
 from custom_components.tesla_wallbox.energy import EnergyCounter
-from custom_components.tesla_wallbox.goe import CAR_CHARGING, CAR_IDLE, car_state, energy_array
 from custom_components.tesla_wallbox.policy import PollKind
 from custom_components.tesla_wallbox.storage import CarStore
 from custom_components.tesla_wallbox.vehicle_data import ChargeData, Connection

@@ -26,7 +26,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import tesla_fleet_api.tesla.fleet as library_fleet
 
-from custom_components.tesla_wallbox import const, http_api
+from custom_components.tesla_wallbox import const
+from custom_components.tesla_wallbox.api import common
 from custom_components.tesla_wallbox.const import CONF_API_KEY, DOMAIN
 from custom_components.tesla_wallbox.log_filter import redact_keys
 from fleet_sim import Simulator, VehicleConfig
@@ -144,14 +145,14 @@ async def test_api_key_compared_in_constant_time(
     init_integration: MockConfigEntry,
 ) -> None:
     calls: list[tuple[Any, Any]] = []
-    real = http_api.hmac.compare_digest
+    real = common.hmac.compare_digest
 
     def spy(a: Any, b: Any) -> bool:
         calls.append((a, b))
         return real(a, b)
 
     client = await hass_client_no_auth()
-    with patch.object(http_api.hmac, "compare_digest", spy):
+    with patch.object(common.hmac, "compare_digest", spy):
         assert (await client.get(f"/tlwb/1/status?key={API_KEY}")).status == 200
     assert calls
     assert all(isinstance(a, bytes) and isinstance(b, bytes) for a, b in calls)

@@ -12,13 +12,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.tesla_wallbox.api.goe import STORE_KEY as GOE_KEY
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
     CONF_PV_ZONE,
     DOMAIN,
 )
-from custom_components.tesla_wallbox.goe_api import STORE_KEY as GOE_KEY
 from custom_components.tesla_wallbox.storage import SAVE_DELAY, SOFT_TARGET_KEY
 from fleet_sim import Simulator
 

@@ -26,10 +26,8 @@ The outcome figures, exactly:
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field, replace
 import math
-from pathlib import Path
 
 import pytest
 
@@ -1016,52 +1014,6 @@ def test_unknown_reading_while_charging_never_raises() -> None:
         decision = controller.step(now, ChargeMode.PV, car, GridReading(now, -3000))
         actions.append(decision.action)
     assert Action.SET_AMPS not in actions[:3]
-
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _imports(path: Path) -> set[str]:
-    """The modules a file of the repository imports, relative imports resolved."""
-    package = path.parent.relative_to(REPO).parts
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else ()
-            module = ".".join((*base, *([node.module] if node.module else [])))
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def test_the_algorithm_imports_no_home_assistant() -> None:
-    """Only runner.py reaches Home Assistant, and the package's __init__ does not import it."""
-    package = REPO / "custom_components" / "tesla_wallbox" / "surplus"
-    seen: set[Path] = set()
-    todo = [path for path in package.glob("*.py") if path.name != "runner.py"]
-    assert len(todo) >= 6
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        imports = _imports(path)
-        assert not {name for name in imports if name.split(".")[0] == "homeassistant"}, path
-        assert "custom_components.tesla_wallbox.surplus.runner" not in imports, path
-        for name in imports:
-            if name.startswith("custom_components.tesla_wallbox."):
-                module = REPO / Path(*name.split(".")).with_suffix(".py")
-                todo.extend([module] if module.exists() else [])
-    integration = REPO / "custom_components" / "tesla_wallbox"
-    assert {
-        integration / "commands.py",
-        integration / "const.py",
-        integration / "wallbox.py",
-    } <= seen
-    runner = _imports(package / "runner.py")
-    assert "homeassistant.core" in runner
 
 
 def test_min_pv_raise_when_the_disable_delay_is_shorter_than_the_enable_delay() -> None:

@@ -50,7 +50,7 @@ def test_no_references_in_custom_integration_translations() -> None:
 @pytest.mark.parametrize("kind", ["exceptions", "entity"])
 def test_every_used_key_is_translated(kind: str) -> None:
     english = _load("en")
-    source = "\n".join(path.read_text() for path in PACKAGE.glob("*.py"))
+    source = "\n".join(path.read_text() for path in PACKAGE.rglob("*.py"))
     if kind == "exceptions":
         used = set(re.findall(r'translation_key="(\w+)"', source))
         used |= set(re.findall(r'_error\("(\w+)"', source))

@@ -9,8 +9,8 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from . import log_filter
+from .api import async_register_views
 from .const import CONF_VINS, DOMAIN
-from .http_api import async_register_views
 from .models import WallboxConfigEntry
 from .runtime import async_build_runtime
 from .storage import CarStore

@@ -1,18 +1,20 @@
-"""How the charge controller reaches its car: the wake-up (once, then wait until it is online),
-and every failure as a translated Home Assistant error, with what the failure asks of us (sign in
-again, a repair issue, a hold after a 429)."""
+"""How the charge controller reaches its car: each command's request (sent once more after a
+wake-up when the car fell asleep), the wake-up (once, then wait until it is online), and every
+failure as a translated Home Assistant error, with what the failure asks of us (sign in again, a
+repair issue, a hold after a 429)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .client import CommandOutcome, VehicleClient
-from .const import DOMAIN, PAIRING_URL
+from .commands import Action, InvalidCommandError
+from .const import AMPS_DOUBLE_SEND_BELOW, DOMAIN, PAIRING_URL
 from .coordinator import WallboxCoordinator
 from .errors import (
     AuthError,
@@ -47,6 +49,15 @@ def ha_error(key: str, **placeholders: str) -> HomeAssistantError:
     )
 
 
+def refused(err: InvalidCommandError) -> ServiceValidationError:
+    """A command refused before anything was sent, as Home Assistant shows it."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.translation_key,
+        translation_placeholders=err.placeholders,
+    )
+
+
 def reason_of(err: HomeAssistantError) -> str:
     """The short reason for the status JSON: the car's reason, or our error's key."""
     placeholders = err.translation_placeholders or {}
@@ -73,6 +84,37 @@ class CarAccess:
         # wake-up fail with it at once instead of each waking the car again.
         self.wake_failures = 0
         self._wake_error: HomeAssistantError | None = None
+
+    async def send(self, dispatch: Callable[[], Awaitable[str]]) -> str:
+        """Send one command (waking the car first if needed); the reason the car gave."""
+        self._coordinator.check_not_rate_limited()
+        if self._coordinator.data.connection is not Connection.ONLINE:
+            await self.wake()
+        try:
+            return await dispatch()
+        except VehicleUnavailableError:
+            # It fell asleep since we last looked: wake it once and try again, once.
+            await self.wake()
+        try:
+            return await dispatch()
+        except VehicleUnavailableError as err:
+            # Still out of reach after a wake-up: the commands queued behind this one share it.
+            raise self.wake_failed(ha_error("vehicle_unavailable")) from err
+
+    async def request(self, action: str, value: int = 0) -> CommandOutcome:
+        """The request for one command: start, stop, amps or the car's charge limit."""
+        client = self._client
+        if action == Action.START:
+            return await self.call("charge_start", client.charge_start())
+        if action == Action.STOP:
+            return await self.call("charge_stop", client.charge_stop())
+        if action == Action.SET_AMPS:
+            outcome = await self.call("set_charging_amps", client.set_charging_amps(value))
+            if value < AMPS_DOUBLE_SEND_BELOW:
+                # Below 5 A the car takes the value only when it comes twice.
+                outcome = await self.call("set_charging_amps", client.set_charging_amps(value))
+            return outcome
+        return await self.call("set_charge_limit", client.set_charge_limit(value))
 
     async def call(self, name: str, request: Awaitable[CommandOutcome]) -> CommandOutcome:
         """Await one command request (a 408 passes as it is); translate failures into HA errors."""
@@ -108,6 +150,14 @@ class CarAccess:
         except TeslaWallboxError as err:
             raise self.wake_failed(self.failure(err)) from err
         self._coordinator.note_online()
+
+    async def wake_if_asleep(self, failures_before: int) -> None:
+        """Wake the car unless the state endpoint (free, it never wakes the car) says it is online:
+        a wake-up is billed ($0.02)."""
+        self._coordinator.check_not_rate_limited()
+        self.check_no_failed_wake(failures_before)
+        if await self.connection() is not Connection.ONLINE:
+            await self.wake()
 
     async def connection(self) -> Connection | None:
         """The car's connectivity, from the state endpoint (free, and it never wakes the car)."""

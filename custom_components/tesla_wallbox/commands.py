@@ -8,13 +8,14 @@ the status shows and the store keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from .const import CAR_LIMIT_MAX, CAR_LIMIT_MIN, LOW_TARGET_MIN
-from .vehicle_data import ChargeData
+from .fact_updates import CommandEffect
+from .vehicle_data import CHARGING, STARTING, STOPPED, ChargeData
 from .wallbox import soft_target_reached
 
 # Why a command was never sent (its record's reason when its state is "cancelled").
@@ -73,6 +74,13 @@ class CommandRecord:
     reason: str
     time: float
     source: str
+
+    @classmethod
+    def of(
+        cls, command: Command, state: CommandState, reason: str, time: float, source: str
+    ) -> CommandRecord:
+        """The record of a command, in the state it is in at `time`."""
+        return cls(str(command.name), command.value, state, reason, time, str(source))
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON."""
@@ -179,3 +187,30 @@ def blocked_start(
         if command.name == Action.START and soft_target_reached(charge, target):
             return target
     return None
+
+
+def soft_stop_due(charge: ChargeData | None, soft_target: int | None) -> bool:
+    """Whether charging must stop for the soft target: starting or charging, and at it or past it.
+    A DC fast charge never is: the soft target is this wallbox's, a Supercharger session the
+    driver's."""
+    if charge is None or charge.charging_state not in (STARTING, CHARGING):
+        return False
+    return not charge.fast_charging and soft_target_reached(charge, soft_target)
+
+
+def charge_update(**changes: Any) -> Callable[[ChargeData], ChargeData]:
+    """An optimistic update of the charge data: a command's effect, before a read confirms it."""
+    return lambda charge: replace(charge, **changes)
+
+
+def command_effect(action: str, value: int = 0) -> CommandEffect:
+    """What a command that succeeded changes at once: the charge data, and the start (True) or
+    stop (False) asked for in this plug session (None: neither)."""
+    if action == Action.START:
+        return CommandEffect(charge_update(charging_state=STARTING), True)
+    if action == Action.STOP:
+        stopped = charge_update(charging_state=STOPPED, charger_actual_current=0, charger_power=0.0)
+        return CommandEffect(stopped, False)
+    if action == Action.SET_AMPS:
+        return CommandEffect(charge_update(charge_current_request=value), None)
+    return CommandEffect(charge_update(charge_limit_soc=value), None)

@@ -2,23 +2,25 @@
 
 Every write in the integration comes through a ChargeController: entities, services, the HTTP APIs
 and the PV surplus runner. It validates before anything is sent (commands.py), holds one lock per
-car so that any number of waiting commands share one wake-up (car_access.py wakes the car and
-translates its errors), and records the last command and its outcome.
+car so that any number of waiting commands share one wake-up (car_access.py wakes the car, sends
+the requests and translates their errors), runs one wake-up at a time on request, whoever asks,
+and records the last command and its outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 
-from .car_access import CarAccess, ha_error, reason_of
+from .car_access import CarAccess, ha_error, reason_of, refused
 from .client import CommandOutcome, VehicleClient
 from .commands import (
     CANCELLED_BY_UNLOAD,
@@ -29,24 +31,19 @@ from .commands import (
     InvalidCommandError,
     Source,
     blocked_start,
+    charge_update,
+    command_effect,
     max_amps,
     min_target,
+    soft_stop_due,
     split_target,
     validate,
 )
-from .const import (
-    AMPS_DOUBLE_SEND_BELOW,
-    CONF_ALLOW_LOW_TARGET,
-    CONF_WAKE_TIMEOUT,
-    DEFAULT_WAKE_TIMEOUT,
-    DOMAIN,
-    LOGGER,
-)
+from .const import CONF_ALLOW_LOW_TARGET, CONF_WAKE_TIMEOUT, DEFAULT_WAKE_TIMEOUT, DOMAIN, LOGGER
 from .coordinator import WallboxCoordinator
-from .errors import VehicleUnavailableError
 from .fact_updates import CommandEffect
 from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
-from .vehicle_data import CHARGING, STARTING, STOPPED, ChargeData, Connection
+from .vehicle_data import STOPPED
 from .wallbox import soft_target_reached
 
 
@@ -64,7 +61,6 @@ class ChargeController:
         self.hass = hass
         self._entry = entry
         self.coordinator = coordinator
-        self._client = client
         self._store = store
         self.vin = client.vin
         self._lock = asyncio.Lock()
@@ -77,6 +73,7 @@ class ChargeController:
         coordinator.set_soft_target(self.soft_target)
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
         self._running: set[asyncio.Task[Any]] = set()
+        self._wake_up: asyncio.Task[None] | None = None  # one at a time, whoever asks
         self._closed = False
         self._source: str = Source.USER  # of the command being sent
 
@@ -109,21 +106,14 @@ class ChargeController:
         try:
             return validate(command, amps_max=self.max_amps, target_min=self.min_target)
         except InvalidCommandError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key=err.translation_key,
-                translation_placeholders=err.placeholders,
-            ) from None
+            raise refused(err) from None
 
     def check_allowed(self, commands: list[Command]) -> None:
         """Refuse a start when the soft target is already reached (or will be by this batch)."""
         target = blocked_start(commands, self.soft_target, self.coordinator.data.charge)
         if target is not None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="soft_target_reached",
-                translation_placeholders={"target": str(target)},
-            )
+            blocked = InvalidCommandError(translation_key="soft_target_reached", target=str(target))
+            raise refused(blocked)
 
     # ----- public operations -------------------------------------------------------------------
 
@@ -144,19 +134,29 @@ class ChargeController:
         await self.async_execute([Command(Action.SET_TARGET, percent)], source)
 
     async def async_wake_up(self) -> None:
-        """Wake the car on the user's request, then read its data.
+        """Wake the car on the user's request, then read its data (the wake-up under way, if any).
 
-        A wake-up is billed ($0.02): the free state endpoint tells first whether it is needed.
+        A caller that goes away leaves the wake-up to the others; unload and stop cancel it.
         """
+        await asyncio.shield(self.async_wake_up_task())
+
+    @callback
+    def async_wake_up_task(self) -> asyncio.Task[None]:
+        """The wake-up and data read under way, or a new one: one at a time per car, whoever asks
+        (the button, or evcc repeating su=1 while the car does not start)."""
+        if self._wake_up is None or self._wake_up.done():
+            self._wake_up = self._entry.async_create_background_task(
+                self.hass, self._wake_up_and_read(), f"{DOMAIN} wake-up {self.vin[-4:]}"
+            )
+        return self._wake_up
+
+    async def _wake_up_and_read(self) -> None:
         if self._closed:
             raise ha_error("cannot_connect")
         wake_failures = self._car.wake_failures
         with self._cancelled_at_shutdown():
             async with self._lock:
-                self.coordinator.check_not_rate_limited()
-                self._car.check_no_failed_wake(wake_failures)
-                if await self._car.connection() is not Connection.ONLINE:
-                    await self._car.wake()
+                await self._car.wake_if_asleep(wake_failures)
             await self.coordinator.async_user_refresh()
 
     async def async_execute(self, commands: list[Command], source: str = Source.USER) -> None:
@@ -176,7 +176,7 @@ class ChargeController:
                     self._record(command, CommandState.PENDING, "", source)
                     try:
                         self._car.check_no_failed_wake(wake_failures)
-                        reason = await self._send(command)
+                        reason = await self._car.send(partial(self._dispatch, command))
                     except HomeAssistantError as err:
                         self._record(command, CommandState.FAILED, reason_of(err), source)
                         raise
@@ -211,40 +211,13 @@ class ChargeController:
 
     # ----- sending -----------------------------------------------------------------------------
 
-    async def _send(self, command: Command) -> str:
-        """Send one command (waking the car first if needed); the reason the car gave."""
-        self.coordinator.check_not_rate_limited()
-        if self.coordinator.data.connection is not Connection.ONLINE:
-            await self._car.wake()
-        try:
-            return await self._dispatch(command)
-        except VehicleUnavailableError:
-            # It fell asleep since we last looked: wake it once and try again, once.
-            await self._car.wake()
-        try:
-            return await self._dispatch(command)
-        except VehicleUnavailableError as err:
-            # Still out of reach after a wake-up: the commands queued behind this one share it.
-            raise self._car.wake_failed(ha_error("vehicle_unavailable")) from err
-
     async def _dispatch(self, command: Command) -> str:
-        call = self._car.call
-        if command.name == Action.START:
-            outcome = await call("charge_start", self._client.charge_start())
-            self._after(outcome, _set(charging_state=STARTING), charge_requested=True)
-        elif command.name == Action.STOP:
-            outcome = await call("charge_stop", self._client.charge_stop())
-            stopped = _set(charging_state=STOPPED, charger_actual_current=0, charger_power=0.0)
-            self._after(outcome, stopped, charge_requested=False)
-        elif command.name == Action.SET_AMPS:
-            amps = int(command.value or 0)
-            outcome = await call("set_charging_amps", self._client.set_charging_amps(amps))
-            if amps < AMPS_DOUBLE_SEND_BELOW:
-                # Below 5 A the car takes the value only when it comes twice.
-                outcome = await call("set_charging_amps", self._client.set_charging_amps(amps))
-            self._after(outcome, _set(charge_current_request=amps), charge_requested=None)
-        else:
-            outcome = await self._send_target(int(command.value or 0))
+        """Send one command's request, and show its effect; the reason the car gave."""
+        value = int(command.value or 0)
+        if command.name == Action.SET_TARGET:
+            return (await self._send_target(value)).reason
+        outcome = await self._car.request(command.name, value)
+        self._after(outcome, command_effect(command.name, value))
         return outcome.reason
 
     async def _send_target(self, percent: int) -> CommandOutcome:
@@ -254,21 +227,17 @@ class ChargeController:
             # The car's safety net is already in place: no need to pay for the command.
             outcome = CommandOutcome(True, "")
         else:
-            outcome = await self._car.call("set_charge_limit", self._client.set_charge_limit(limit))
+            outcome = await self._car.request(Action.SET_TARGET, limit)
         await self._set_soft_target(soft)
-        self._after(outcome, _set(charge_limit_soc=limit), charge_requested=None)
+        self._after(outcome, command_effect(Action.SET_TARGET, limit))
         if charge is not None and charge.charging and soft_target_reached(charge, soft):
-            stop = await self._car.call("charge_stop", self._client.charge_stop())
-            self._after(stop, _set(charging_state=STOPPED, charger_actual_current=0), False)
+            stop = await self._car.request(Action.STOP)
+            stopped = charge_update(charging_state=STOPPED, charger_actual_current=0)
+            self._after(stop, CommandEffect(stopped, charge_requested=False))
         return outcome
 
     @callback
-    def _after(
-        self,
-        outcome: CommandOutcome,
-        update: Callable[[ChargeData], ChargeData],
-        charge_requested: bool | None,
-    ) -> None:
+    def _after(self, outcome: CommandOutcome, effect: CommandEffect) -> None:
         """Show a successful command's effect at once; the coordinator confirms it soon.
 
         Not for the PV runner's and the soft target's own commands: the grid meter shows whether
@@ -277,7 +246,7 @@ class ChargeController:
         """
         LOGGER.debug("%s: command ok (%s)", self.vin[-4:], outcome.reason or "done")
         confirm = self._source not in (Source.PV, Source.SOFT_TARGET)
-        self.coordinator.note_command(CommandEffect(update, charge_requested, confirm))
+        self.coordinator.note_command(replace(effect, confirm=confirm))
 
     # ----- soft target ---------------------------------------------------------------------------
 
@@ -290,12 +259,7 @@ class ChargeController:
     def async_check_soft_target(self) -> None:
         """After each data read: stop charging once the battery reaches the soft target."""
         state = self.coordinator.data
-        charge = state.charge
-        if charge is None or charge.charging_state not in (STARTING, CHARGING):
-            return
-        if charge.fast_charging:
-            return  # the soft target is this wallbox's: a Supercharger session is the driver's
-        if not soft_target_reached(charge, self.soft_target) or self._lock.locked():
+        if not soft_stop_due(state.charge, self.soft_target) or self._lock.locked():
             return
         if self._soft_stop_for == state.data_time:
             return  # one attempt per read: a failure is not retried in a loop
@@ -316,24 +280,10 @@ class ChargeController:
     def _record(self, command: Command, state: CommandState, reason: str, source: str) -> None:
         if self._closed:
             return  # a cancelled command's task ending after the shutdown: it stays cancelled
-        self._keep(
-            CommandRecord(
-                name=str(command.name),
-                value=command.value,
-                state=state,
-                reason=reason,
-                time=self.coordinator.now(),
-                source=str(source),
-            )
-        )
+        self._keep(CommandRecord.of(command, state, reason, self.coordinator.now(), source))
 
     @callback
     def _keep(self, record: CommandRecord) -> None:
         self.last_command = record
         self._store.set(self.vin, LAST_COMMAND_KEY, record.as_dict())
         self.coordinator.async_update_listeners()
-
-
-def _set(**changes: Any) -> Callable[[ChargeData], ChargeData]:
-    """An optimistic update of the charge data."""
-    return lambda charge: replace(charge, **changes)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 
-from custom_components.tesla_wallbox.commands import Action
-
+from ..commands import Action
 from .types import MIN_PLAUSIBLE_VOLTAGE, CarSnapshot, SurplusSettings
 
 # The maximum current when neither the settings nor the car give one (a 16 A home charger).

@@ -36,8 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import math
 
-from custom_components.tesla_wallbox.commands import Action
-
+from ..commands import Action
 from .car import CarEstimate
 from .meter import SurplusMeter
 from .pacing import CommandPacing

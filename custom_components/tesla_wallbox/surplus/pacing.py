@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import math
 
-from custom_components.tesla_wallbox.commands import Action
-
+from ..commands import Action
 from .types import Reason, SurplusSettings, remaining_seconds
 
 # A command the runner has not reported back after this long counts as failed.

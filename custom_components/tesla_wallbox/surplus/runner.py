@@ -21,8 +21,8 @@ from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, Home
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
 
-from custom_components.tesla_wallbox.commands import Action, Command, Source
-from custom_components.tesla_wallbox.const import (
+from ..commands import Action, Command, Source
+from ..const import (
     CONF_ASSUMED_PHASES,
     CONF_ASSUMED_VOLTAGE,
     CONF_BATTERY_POWER_SENSOR,
@@ -41,10 +41,9 @@ from custom_components.tesla_wallbox.const import (
     DOMAIN,
     LOGGER,
 )
-from custom_components.tesla_wallbox.control import ChargeController
-from custom_components.tesla_wallbox.coordinator import WallboxCoordinator
-from custom_components.tesla_wallbox.storage import CarStore
-
+from ..control import ChargeController
+from ..coordinator import WallboxCoordinator
+from ..storage import CarStore
 from .controller import SurplusController
 from .types import CarSnapshot, ChargeMode, Decision, GridReading, PvState, SurplusSettings
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import math
 
-from custom_components.tesla_wallbox.commands import Action
+from ..commands import Action
 
 # Voltages below this are "not charging" artefacts of the car's data (it reports 0-2 V then).
 MIN_PLAUSIBLE_VOLTAGE = 100.0

@@ -1,8 +1,9 @@
 """The go-eCharger HTTP API v2 compatible endpoint: /tlwb/{car}/goe/{key}/api/status and api/set.
 
 Clients of go-e's local API (evcc, Home Assistant's go-e integrations, goecharger-api-lite) cannot
-send headers, so the entry's API key is part of the base URL. The mapping lives in goe.py; these
-views authenticate, take one snapshot of the car, and hand writes to the car's ChargeController.
+send headers, so the entry's API key is part of the base URL. The mapping lives in goe_keys.py and
+goe_plan.py; these views authenticate, take one snapshot of the car, and hand writes to the car's
+ChargeController.
 """
 
 from __future__ import annotations
@@ -13,44 +14,34 @@ from http import HTTPStatus
 from aiohttp import web
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.loader import async_get_integration
 
-from .commands import Command, CommandState, Source
-from .const import DOMAIN, HTTP_BASE
-from .goe import (
-    FRC_NEUTRAL,
-    FRC_VALUES,
-    GoeSource,
-    SetPlan,
-    parse_filter,
-    plan_set,
-    select,
-    status_values,
-)
-from .http_api import (
+from ..commands import Command, CommandState, Source
+from ..const import DOMAIN, HTTP_BASE
+from ..models import Car, WallboxConfigEntry
+from ..storage import CarStore
+from ..vehicle_data import Connection
+from ..wallbox import soft_target_reached
+from .common import (
     DEFAULT_WAIT,
     ApiError,
-    _key_matches,
+    ApiView,
     describe_failure,
     find_car,
+    key_matches,
     loaded_entries,
     not_loaded,
     not_loaded_entries,
     note_late_outcome,
     unauthorized,
 )
-from .models import Car, WallboxConfigEntry
-from .storage import CarStore
-from .vehicle_data import Connection
-from .wallbox import soft_target_reached
+from .goe_keys import FRC_NEUTRAL, FRC_VALUES, GoeSource, parse_filter, select, status_values
+from .goe_plan import SetPlan, plan_set
 
 GOE_ROOT = HTTP_BASE + "/{car}/goe/{key}"
 GOE_BASE = GOE_ROOT + "/api"
 # Per car in the entry's store: the force state and friendly name go-e clients set.
 STORE_KEY = "goe"
-# Per VIN: a wake-up asked for with su and still under way (a second su joins it).
-DATA_WAKES = f"{DOMAIN}_goe_wakes"
 
 
 def _kept(store: CarStore, car: Car) -> tuple[int, str]:
@@ -66,7 +57,7 @@ def _kept(store: CarStore, car: Car) -> tuple[int, str]:
 
 
 async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
-    """One snapshot of the car as goe.py needs it: the coordinator's last data, nothing fetched."""
+    """One snapshot of the car, as the go-e keys and plans need it: its last data, none fetched."""
     state = car.coordinator.data
     frc, name = _kept(store, car)
     integration = await async_get_integration(hass, DOMAIN)
@@ -84,28 +75,6 @@ async def _source(hass: HomeAssistant, store: CarStore, car: Car) -> GoeSource:
     )
 
 
-def _wake_up(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car) -> asyncio.Task[None]:
-    """The car's wake-up and data read, as the wake-up button does: the one under way, or a new one.
-
-    evcc repeats su=1 while the car does not start; one wake-up at a time is enough.
-    """
-    wakes: dict[str, asyncio.Task[None]] = hass.data.setdefault(DATA_WAKES, {})
-    running = wakes.get(car.vin)
-    if running is not None and not running.done():
-        return running
-    task = entry.async_create_background_task(
-        hass, car.controller.async_wake_up(), f"{DOMAIN} go-e wake-up"
-    )
-    wakes[car.vin] = task
-
-    def forget(done: asyncio.Task[None]) -> None:
-        if wakes.get(car.vin) is done:
-            del wakes[car.vin]
-
-    task.add_done_callback(forget)
-    return task
-
-
 async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: SetPlan) -> int:
     """Send the plan's actions (or its wake-up); wait briefly, as go-e clients time out soon.
 
@@ -118,7 +87,8 @@ async def _run(hass: HomeAssistant, entry: WallboxConfigEntry, car: Car, plan: S
             hass, car.controller.async_execute(commands, Source.GOE), f"{DOMAIN} go-e command"
         )
     else:
-        task = _wake_up(hass, entry, car)
+        # evcc repeats su=1 while the car does not start: a second su joins the wake-up under way.
+        task = car.controller.async_wake_up_task()
     done, _ = await asyncio.wait({task}, timeout=DEFAULT_WAIT)
     if not done:
         # Accepted: a command that must first wake the car goes on in the background.
@@ -149,17 +119,18 @@ def _keep(store: CarStore, car: Car, plan: SetPlan) -> None:
         store.set(car.vin, STORE_KEY, {"frc": new_frc, "fna": new_name})
 
 
-class _GoeView(HomeAssistantView):
-    """The entry's API key in the path; a wrong key counts toward Home Assistant's IP ban."""
+class _GoeView(ApiView):
+    """The entry's API key in the path; a wrong key counts toward Home Assistant's IP ban.
 
-    requires_auth = False  # go-e clients cannot send a token: the key in the path is checked
+    go-e clients cannot send a token: the key in the path is checked in each request.
+    """
 
     @staticmethod
     def _car(hass: HomeAssistant, car_id: str, key: str) -> tuple[WallboxConfigEntry, Car]:
         """The car, if the key opens it. The right key of an entry that is not loaded (a reload,
         a set-up retrying or waiting for re-authentication) is a 503, never a failed login."""
-        entries = [entry for entry in loaded_entries(hass) if _key_matches(entry, key)]
-        waiting = any(_key_matches(entry, key) for entry in not_loaded_entries(hass))
+        entries = [entry for entry in loaded_entries(hass) if key_matches(entry, key)]
+        waiting = any(key_matches(entry, key) for entry in not_loaded_entries(hass))
         if not entries and not waiting:
             raise unauthorized("Wrong API key in the go-e base URL.")
         found = find_car(hass, car_id)

@@ -1,0 +1,32 @@
+"""The HTTP side: the /tlwb wallbox API and the go-eCharger compatible endpoint.
+
+Registered once on Home Assistant's own HTTP server, for all entries. tlwb.py and goe.py hold the
+views and share only common.py (who is asking, which car, errors as JSON); goe_keys.py and
+goe_plan.py are the pure go-e translation.
+"""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+
+from ..const import DOMAIN
+from .goe import GoeSetView, GoeStatusView, GoeUnknownView
+from .tlwb import CarActionView, CarListView, CarView, UnknownPathView
+
+DATA_VIEWS_REGISTERED = f"{DOMAIN}_views"
+
+
+@callback
+def async_register_views(hass: HomeAssistant) -> None:
+    """Register the views once, whatever the number of entries."""
+    if hass.data.get(DATA_VIEWS_REGISTERED):
+        return
+    hass.data[DATA_VIEWS_REGISTERED] = True
+    hass.http.register_view(CarListView())
+    hass.http.register_view(CarView())
+    hass.http.register_view(CarActionView())
+    hass.http.register_view(GoeStatusView())
+    hass.http.register_view(GoeSetView())
+    hass.http.register_view(GoeUnknownView())
+    # Last: any other path under /tlwb answers JSON too, not aiohttp's plain 404.
+    hass.http.register_view(UnknownPathView())
