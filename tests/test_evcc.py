@@ -92,7 +92,7 @@ class NotAvailable(EvccError):
 
 
 class EvccCharger:
-    """evcc's homeassistant charger with the entities of the README's recipe."""
+    """evcc's homeassistant charger with the entities of the evcc recipe (docs/recipes/evcc.md)."""
 
     def __init__(self, client: TestClient, entities: dict[str, str]) -> None:
         self._client = client
@@ -144,7 +144,7 @@ class EvccCharger:
 
 
 def recipe(hass: HomeAssistant, vin: str) -> dict[str, str]:
-    """The entities of the README's evcc recipe."""
+    """The entities of the evcc recipe (docs/recipes/evcc.md)."""
     return {
         "status": entity_id(hass, "sensor", vin, "charge_point_state"),
         "enabled": entity_id(hass, "binary_sensor", vin, "charging_enabled"),

@@ -117,7 +117,7 @@ def drive_goe_lite[T](host: str, steps: Callable[[GoeCharger], T]) -> T:
 # The half-made object's __del__ then fails too (it has no session to close): expected here.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_goecharger_api_lite_cannot_be_made_outside_a_running_loop() -> None:
-    """Why drive_goe_lite makes the charger in a coroutine (and the README tells scripts to):
+    """Why drive_goe_lite makes the charger in a coroutine (and docs/recipes/goe-clients.md tells scripts to):
     goecharger-api-lite 1.5.1 creates its aiohttp session in __init__, refused without a loop."""
     with pytest.raises(RuntimeError, match="no running event loop"):
         GoeCharger("127.0.0.1:9", timeout=1)

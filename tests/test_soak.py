@@ -1,7 +1,7 @@
 """Soak: 24 simulated hours with about 10 % of the Tesla API's answers faulted at random.
 
 Afterwards the integration answers correctly, no task or listener has leaked, and memory has not
-grown by more than a few MB. The figures are printed (pytest -s) and quoted in the README.
+grown by more than a few MB. The figures are printed (pytest -s) and quoted in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ async def test_a_faulty_day(
     grown_mb = (memory_after - memory_before) / 1e6
     assert grown_mb < 5
     assert 0.05 <= faulted / requests <= 0.15
-    # The figures the README's reliability section quotes (pytest -s tests/test_soak.py).
+    # The figures docs/reliability.md quotes (pytest -s tests/test_soak.py).
     print(
         f"\nSOAK requests={requests} faulted={faulted} ({faulted / requests:.1%}) "
         f"memory_growth={grown_mb:.2f}MB tasks={tasks_before}->{len(asyncio.all_tasks())} "
