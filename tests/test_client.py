@@ -27,7 +27,7 @@ from custom_components.tesla_wallbox.client import (
 from custom_components.tesla_wallbox.const import MAX_RETRY_AFTER, Backend
 from fleet_sim import Simulator
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 
 @pytest.mark.parametrize(

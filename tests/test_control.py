@@ -23,18 +23,10 @@ from custom_components.tesla_wallbox.const import (
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.vehicle import FastCharger
 
-from .conftest import API_KEY, AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import API_KEY, AWAY, HOME, PLUGGED_AT_HOME
 
-PLUGGED = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        auto_start_on_plug=False,
-        charge_limit_soc=80,
-    )
-]
+PLUGGED = [PLUGGED_AT_HOME]
 
 
 def commands(sim: Simulator) -> list[tuple[str, dict[str, object]]]:

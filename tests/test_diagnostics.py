@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from fleet_sim import Simulator
 
-from .conftest import API_KEY, HOME, TOKEN
+from .const import API_KEY, HOME, TOKEN
 
 
 async def test_diagnostics_redacted(

@@ -26,7 +26,8 @@ from custom_components.tesla_wallbox.const import (
 )
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import API_KEY, AWAY, HOME
 
 # 10:00 in Home Assistant's test time zone (US/Pacific): the same day all through a scenario.
 MORNING = "2026-06-15 17:00:00+00:00"

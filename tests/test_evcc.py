@@ -39,7 +39,8 @@ from custom_components.tesla_wallbox.wallbox import (
 )
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import AWAY, HOME
 
 # ----- facts: evcc's tables -------------------------------------------------------------------
 

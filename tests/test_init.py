@@ -27,7 +27,8 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.storage import CarNumbers
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, car_device, entity_id
+from .conftest import car_device, entity_id
+from .const import API_KEY, HOME
 
 
 async def test_setup_and_unload(
