@@ -57,3 +57,19 @@ PLUGGED_AT_HOME = VehicleConfig(
     charge_limit_soc=80,
 )
 
+# The three scenarios every entity platform is snapshotted in (tests/common.py runs them).
+# Plugged in at home and idle: a PV charge waits for surplus.
+PARKED_IDLE = VehicleConfig(
+    latitude=HOME[0],
+    longitude=HOME[1],
+    battery_level=55.0,
+    plugged_in=True,
+    auto_start_on_plug=False,
+    charge_limit_soc=80,
+)
+# Plugged in at home, charging from the moment it was plugged in.
+CHARGING_AT_HOME = VehicleConfig(
+    latitude=HOME[0], longitude=HOME[1], battery_level=40.0, plugged_in=True
+)
+# Away and unplugged; it falls asleep.
+AWAY_UNPLUGGED = VehicleConfig(latitude=AWAY[0], longitude=AWAY[1], battery_level=70.0)
