@@ -7,6 +7,7 @@ already on the root logger, and an inner test's secret would fail this run as we
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ def test_logs_the_token():
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A folder with the inner tests; `tests` (this suite's package) importable from there."""
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    )
     pytester.makepyfile(test_inner=INNER_TESTS)
     return pytester
 
