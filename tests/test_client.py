@@ -17,7 +17,7 @@ from custom_components.tesla_wallbox.errors import (
 )
 from fleet_sim import Simulator
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 
 def test_call_counter_per_day() -> None:

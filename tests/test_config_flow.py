@@ -26,7 +26,8 @@ from custom_components.tesla_wallbox.const import (
 )
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import TOKEN, car_device
+from .conftest import car_device
+from .const import TOKEN
 
 
 async def _start(hass: HomeAssistant, backend: str) -> dict[str, Any]:

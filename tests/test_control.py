@@ -24,18 +24,10 @@ from custom_components.tesla_wallbox.const import (
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.vehicle import FastCharger
 
-from .conftest import API_KEY, AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import API_KEY, AWAY, CHARGING_AT_HOME, HOME, PLUGGED_AT_HOME
 
-PLUGGED = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        auto_start_on_plug=False,
-        charge_limit_soc=80,
-    )
-]
+PLUGGED = [PLUGGED_AT_HOME]
 
 
 def commands(sim: Simulator) -> list[tuple[str, dict[str, object]]]:
@@ -149,15 +141,7 @@ async def test_target_soc(
 
 
 LOW_TARGETS = {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_ALLOW_LOW_TARGET: True}
-CHARGING = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        charge_limit_soc=80,
-    )
-]
+CHARGING = [CHARGING_AT_HOME]
 
 
 @pytest.mark.parametrize(

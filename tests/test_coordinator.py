@@ -19,7 +19,8 @@ from custom_components.tesla_wallbox.const import DOMAIN
 from custom_components.tesla_wallbox.storage import NOT_BEFORE_KEY
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import AWAY, HOME, advance, assert_no_traceback, entity_id
+from .conftest import advance, assert_no_traceback, entity_id
+from .const import AWAY, HOME
 
 
 def data_reads_while_asleep(sim: Simulator) -> int:

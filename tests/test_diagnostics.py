@@ -1,4 +1,4 @@
-"""Diagnostics never show a token, a key, a VIN or a position."""
+"""Diagnostics never show a token, a key, a VIN or a position; what they show is snapshotted."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from fleet_sim import Simulator
 
-from .conftest import API_KEY, HOME, TOKEN
+from .const import API_KEY, HOME, TOKEN
+
+# The moments in the diagnostics (Unix times, the data's age), which change from run to run.
+MOMENTS = props("data_time", "checked_time", "activity_time", "woke_time", "age", "at")
 
 
 async def test_diagnostics_redacted(
@@ -24,14 +29,21 @@ async def test_diagnostics_redacted(
     hass_client: ClientSessionGenerator,
     sim: Simulator,
     init_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
 ) -> None:
     assert await async_setup_component(hass, "diagnostics", {})
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    assert result == snapshot(exclude=MOMENTS)
     text = json.dumps(result)
     vin = sim.vehicle(1).vin
     for secret in (TOKEN, API_KEY, vin, sim.url, str(HOME[0]), str(HOME[1])):
         assert secret not in text
     car = result["cars"][0]
+    # The moments the snapshot leaves out are there, as numbers.
+    facts = car["poll_facts"]
+    moments = [car["data_time"], car["checked_time"], car["age"], car["next_poll"]["at"]]
+    moments += [facts["data_time"], facts["activity_time"], facts["woke_time"]]
+    assert all(isinstance(moment, float) for moment in moments)
     assert car["status"] == "not_ready"
     assert car["charge"]["battery_level"] == 40
     assert car["next_poll"]["kind"] == "state"

@@ -37,7 +37,8 @@ from custom_components.tesla_wallbox.vehicle_data import (
 from custom_components.tesla_wallbox.wallbox import STATUS_OPTIONS, WallboxState, WallboxStatus
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import AWAY, HOME
 
 # ----- facts: evcc's tables -------------------------------------------------------------------
 

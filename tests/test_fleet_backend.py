@@ -45,7 +45,7 @@ from custom_components.tesla_wallbox.const import (
 )
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import HOME, TOKEN
+from .const import HOME, TOKEN
 from .tls_server import serve_tls
 
 REDIRECT = "https://example.com/auth/external/callback"

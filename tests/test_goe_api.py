@@ -42,22 +42,13 @@ from custom_components.tesla_wallbox.models import Car
 from custom_components.tesla_wallbox.vehicle_data import Connection
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, TOKEN, advance, entity_id
+from .conftest import advance, entity_id
+from .const import API_KEY, GOE_API, PLUGGED_AT_HOME, TOKEN
 
-BASE = f"/tlwb/1/goe/{API_KEY}/api"
 
-
-def plugged(**kwargs: Any) -> VehicleConfig:
-    fields: dict[str, Any] = {
-        "latitude": HOME[0],
-        "longitude": HOME[1],
-        "battery_level": 40.0,
-        "plugged_in": True,
-        "auto_start_on_plug": False,
-        "charge_limit_soc": 80,
-    }
-    fields.update(kwargs)
-    return VehicleConfig(**fields)
+def plugged(**changes: Any) -> VehicleConfig:
+    """The car plugged in at home, idle, with some of its fields changed."""
+    return replace(PLUGGED_AT_HOME, **changes)
 
 
 PLUGGED = [plugged()]
@@ -189,7 +180,7 @@ async def test_goecharger_api_lite_drives_the_car(
 async def test_status_every_key(
     hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    status, body = await get(client, f"{BASE}/status")
+    status, body = await get(client, f"{GOE_API}/status")
     assert status == 200
     assert tuple(body) == KEYS
     car = the_car(init_integration)
@@ -226,18 +217,24 @@ async def test_status_every_key(
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_filter(client: TestClient) -> None:
-    assert await get(client, f"{BASE}/status?filter=alw") == (200, {"alw": True})
-    status, body = await get(client, f"{BASE}/status?filter=car,amp,rbt,nonsense")
+    assert await get(client, f"{GOE_API}/status?filter=alw") == (200, {"alw": True})
+    status, body = await get(client, f"{GOE_API}/status?filter=car,amp,rbt,nonsense")
     assert (status, body) == (200, {"car": 3, "amp": 16})  # keys we do not serve are left out
-    assert await get(client, f'{BASE}/status?filter=["car","frc"]') == (200, {"car": 3, "frc": 0})
-    status, body = await get(client, f"{BASE}/status?filter=")
+    assert await get(client, f'{GOE_API}/status?filter=["car","frc"]') == (
+        200,
+        {"car": 3, "frc": 0},
+    )
+    status, body = await get(client, f"{GOE_API}/status?filter=")
     assert tuple(body) == KEYS
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_reads_never_reach_the_car(client: TestClient, sim: Simulator) -> None:
     before = len(sim.ledger)
-    paths = [f"{BASE}/status", f"{BASE}/status?filter=alw,car,eto,nrg,wh,trx,cards,modelStatus"]
+    paths = [
+        f"{GOE_API}/status",
+        f"{GOE_API}/status?filter=alw,car,eto,nrg,wh,trx,cards,modelStatus",
+    ]
     results = await asyncio.gather(*(get(client, paths[index % 2]) for index in range(500)))
     assert {status for status, _ in results} == {200}
     assert len(sim.ledger) == before
@@ -253,7 +250,7 @@ async def test_charging_car_matches_the_wallbox_status(
 ) -> None:
     await advance(hass, freezer, sim, 1200, step=60)
     _, wallbox = await get(client, f"/tlwb/1/status?key={API_KEY}")
-    _, body = await get(client, f"{BASE}/status")
+    _, body = await get(client, f"{GOE_API}/status")
     assert (body["car"], body["alw"], body["modelStatus"], body["trx"]) == (2, True, 15, 0)
     volts, amps, phases = wallbox["volts"], wallbox["amps"], wallbox["phases"]
     assert (volts, amps, phases) == (230, 16, 3)
@@ -274,10 +271,10 @@ async def test_charging_car_matches_the_wallbox_status(
 @pytest.mark.parametrize("vehicle_configs", [[plugged(state="asleep")]])
 async def test_no_data_yet_still_answers(client: TestClient, sim: Simulator) -> None:
     """evcc probes api/status?filter=alw once at start-up and falls back to API v1 on an error."""
-    status, body = await get(client, f"{BASE}/status")
+    status, body = await get(client, f"{GOE_API}/status")
     assert status == 200
     assert (body["car"], body["modelStatus"], body["alw"], body["amp"]) == (0, 0, True, None)
-    status, body = await get(client, f"{BASE}/set?amp=10")
+    status, body = await get(client, f"{GOE_API}/set?amp=10")
     assert (status, body) == (400, {"amp": "no data from the car yet"})
     assert sim.ledger.count("wake") == 0
 
@@ -295,12 +292,12 @@ async def test_evcc_enable_and_disable(
 ) -> None:
     """evcc disables with frc=1 and enables with frc=0 (neutral), and sets the current with amp."""
     await advance(hass, freezer, sim, 120, step=60)
-    assert (await get(client, f"{BASE}/set?amp=8")) == (200, {"amp": True})
-    assert (await get(client, f"{BASE}/set?frc=1")) == (200, {"frc": True})
-    _, body = await get(client, f"{BASE}/status?filter=alw,car,frc,modelStatus,amp")
+    assert (await get(client, f"{GOE_API}/set?amp=8")) == (200, {"amp": True})
+    assert (await get(client, f"{GOE_API}/set?frc=1")) == (200, {"frc": True})
+    _, body = await get(client, f"{GOE_API}/status?filter=alw,car,frc,modelStatus,amp")
     assert body == {"alw": False, "car": 3, "frc": 1, "modelStatus": 4, "amp": 8}
-    assert (await get(client, f"{BASE}/set?frc=0")) == (200, {"frc": True})
-    _, body = await get(client, f"{BASE}/status?filter=alw,car,frc")
+    assert (await get(client, f"{GOE_API}/set?frc=0")) == (200, {"frc": True})
+    _, body = await get(client, f"{GOE_API}/status?filter=alw,car,frc")
     assert body == {"alw": True, "car": 2, "frc": 0}
     assert commands(sim) == [
         ("set_charging_amps", {"charging_amps": 8}),
@@ -310,16 +307,16 @@ async def test_evcc_enable_and_disable(
     assert the_car(init_integration).controller.last_command is not None
     assert the_car(init_integration).controller.last_command.source == "goe"
     # Neutral again, amp unchanged: nothing to send.
-    assert (await get(client, f"{BASE}/set?frc=0&amp=8")) == (200, {"frc": True, "amp": True})
+    assert (await get(client, f"{GOE_API}/set?frc=0&amp=8")) == (200, {"frc": True, "amp": True})
     assert len(commands(sim)) == 3
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_json_encoded_values(client: TestClient, sim: Simulator) -> None:
-    assert await get(client, f"{BASE}/set?fna=%22My%20Tesla%22") == (200, {"fna": True})
-    assert await get(client, f'{BASE}/set?fna="Garage \\u00e4"') == (200, {"fna": True})
-    assert await get(client, f"{BASE}/status?filter=fna") == (200, {"fna": "Garage ä"})
-    assert await get(client, f"{BASE}/set?amp=12.0") == (200, {"amp": True})
+    assert await get(client, f"{GOE_API}/set?fna=%22My%20Tesla%22") == (200, {"fna": True})
+    assert await get(client, f'{GOE_API}/set?fna="Garage \\u00e4"') == (200, {"fna": True})
+    assert await get(client, f"{GOE_API}/status?filter=fna") == (200, {"fna": "Garage ä"})
+    assert await get(client, f"{GOE_API}/set?amp=12.0") == (200, {"amp": True})
     assert commands(sim) == [("set_charging_amps", {"charging_amps": 12})]
 
 
@@ -366,30 +363,30 @@ async def test_refused_writes_send_nothing(
     client: TestClient, sim: Simulator, query: str, answer: dict[str, str]
 ) -> None:
     before = len(sim.ledger)
-    status, body = await get(client, f"{BASE}/set?{query}")
+    status, body = await get(client, f"{GOE_API}/set?{query}")
     # The charger answers 500; bad input is a 400 here, with the charger's per-key answers.
     assert (status, body) == (400, answer)
     assert len(sim.ledger) == before
     assert commands(sim) == []
-    _, state = await get(client, f"{BASE}/status?filter=frc,fna,amp")
+    _, state = await get(client, f"{GOE_API}/status?filter=frc,fna,amp")
     assert state == {"frc": 0, "fna": sim.vehicle(1).display_name, "amp": 16}
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_empty_set(client: TestClient, sim: Simulator) -> None:
-    assert await get(client, f"{BASE}/set") == (200, {})
+    assert await get(client, f"{GOE_API}/set") == (200, {})
     assert commands(sim) == []
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])
 async def test_car_refusals_are_error_strings(client: TestClient, sim: Simulator) -> None:
     sim.faults.add("result_false", reason="disconnected", path="/command/charge_start")
-    status, body = await get(client, f"{BASE}/set?amp=8&frc=2")
+    status, body = await get(client, f"{GOE_API}/set?amp=8&frc=2")
     assert (status, body) == (502, {"amp": True, "frc": "command_refused: disconnected"})
-    _, state = await get(client, f"{BASE}/status?filter=frc,amp")
+    _, state = await get(client, f"{GOE_API}/status?filter=frc,amp")
     assert state == {"frc": 0, "amp": 8}  # the failed force state is not kept
     sim.faults.add("result_false", reason="disconnected", path="/command/")
-    status, body = await get(client, f"{BASE}/set?amp=6&frc=2")
+    status, body = await get(client, f"{GOE_API}/set?amp=6&frc=2")
     assert (status, body) == (502, {"amp": "command_refused: disconnected", "frc": NOT_APPLIED})
     # A refused command does not run in the car, but it reached it (and is billed).
     assert commands(sim) == [("set_charging_amps", {"charging_amps": 8})]
@@ -405,10 +402,10 @@ async def test_soft_target_holds_the_car(client: TestClient, sim: Simulator) -> 
     status, _ = await get(client, f"/tlwb/1/set_soc?30&key={API_KEY}")  # the battery is at 40 %
     assert status == 200
     sent = len(commands(sim))
-    status, body = await get(client, f"{BASE}/set?frc=2")
+    status, body = await get(client, f"{GOE_API}/set?frc=2")
     assert (status, body) == (400, {"frc": "the soft target SoC is reached: charging cannot start"})
-    assert await get(client, f"{BASE}/set?frc=1") == (200, {"frc": True})
-    assert await get(client, f"{BASE}/set?frc=0") == (200, {"frc": True})  # neutral: no start
+    assert await get(client, f"{GOE_API}/set?frc=1") == (200, {"frc": True})
+    assert await get(client, f"{GOE_API}/set?frc=0") == (200, {"frc": True})  # neutral: no start
     assert len(commands(sim)) == sent
 
 
@@ -433,7 +430,7 @@ async def test_answer_before_the_wake_up_and_failure_later(
     caplog.set_level(logging.DEBUG, logger="custom_components.tesla_wallbox")
     asleep_without_knowing(sim, init_integration)
     # The simulated clock stands still: the wake-up cannot finish before the answer.
-    assert await get(client, f"{BASE}/set?amp=8") == (200, {"amp": True})
+    assert await get(client, f"{GOE_API}/set?amp=8") == (200, {"amp": True})
     assert sim.ledger.count("wake") == 1
     sim.faults.add("result_false", reason="disconnected", path="/command/")
     sim.clock.speed = 400  # now the 20 s wake-up takes 50 ms
@@ -461,7 +458,7 @@ async def test_unload_while_a_command_waits(
         await asyncio.sleep(0.3)
         assert await hass.config_entries.async_unload(init_integration.entry_id)
 
-    (status, body), _ = await asyncio.gather(get(client, f"{BASE}/set?{query}"), unload_soon())
+    (status, body), _ = await asyncio.gather(get(client, f"{GOE_API}/set?{query}"), unload_soon())
     assert (status, body) == (503, answer)
     assert commands(sim) == []
 
@@ -481,7 +478,7 @@ async def test_su_on_an_online_car_costs_nothing(
     client: TestClient, sim: Simulator, query: str
 ) -> None:
     before = len(sim.ledger)
-    assert await get(client, f"{BASE}/set?{query}") == (200, {"su": True})
+    assert await get(client, f"{GOE_API}/set?{query}") == (200, {"su": True})
     assert len(sim.ledger) == before
 
 
@@ -494,8 +491,8 @@ async def test_su_wakes_a_sleeping_car_once(
     asleep_without_knowing(sim, init_integration)
     reads = sim.ledger.count("data")
     # The simulated clock stands still: the wake-up cannot finish, and the second su joins it.
-    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
-    assert await get(client, f"{BASE}/set?su=true") == (200, {"su": True})
+    assert await get(client, f"{GOE_API}/set?su=1") == (200, {"su": True})
+    assert await get(client, f"{GOE_API}/set?su=true") == (200, {"su": True})
     assert sim.ledger.count("wake") == 1
     sim.clock.speed = 400  # now the 20 s wake-up takes 50 ms
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -505,7 +502,7 @@ async def test_su_wakes_a_sleeping_car_once(
     assert (sim.ledger.count("wake"), sim.ledger.count("command")) == (1, 0)
     # Online now: su costs nothing.
     before = len(sim.ledger)
-    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
+    assert await get(client, f"{GOE_API}/set?su=1") == (200, {"su": True})
     assert len(sim.ledger) == before
 
 
@@ -518,7 +515,7 @@ async def test_the_wake_up_button_joins_the_wake_up_of_su(
     that wake-up, and a press that goes away (its caller closed) leaves it to the others."""
     asleep_without_knowing(sim, init_integration)
     reads = sim.ledger.count("data")
-    assert await get(client, f"{BASE}/set?su=1") == (200, {"su": True})
+    assert await get(client, f"{GOE_API}/set?su=1") == (200, {"su": True})
     button = {"entity_id": entity_id(hass, "button", sim.vehicle(1).vin, "wake_up")}
 
     def press() -> asyncio.Task[Any]:
@@ -546,7 +543,7 @@ async def test_su_with_a_command_wakes_once(
     hass: HomeAssistant, client: TestClient, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
     asleep_without_knowing(sim, init_integration)
-    assert await get(client, f"{BASE}/set?su=1&amp=8") == (200, {"su": True, "amp": True})
+    assert await get(client, f"{GOE_API}/set?su=1&amp=8") == (200, {"su": True, "amp": True})
     sim.clock.speed = 400
     await hass.async_block_till_done(wait_background_tasks=True)
     assert sim.ledger.count("wake") == 1  # the command's own wake-up, no second one
@@ -560,10 +557,10 @@ async def test_su_refused_while_rate_limited(
     """After a 429 nothing is sent before Retry-After, a wake-up included."""
     asleep_without_knowing(sim, init_integration)
     sim.faults.add("status", status=429, retry_after=600, path="/wake_up")
-    status, body = await get(client, f"{BASE}/set?su=1")
+    status, body = await get(client, f"{GOE_API}/set?su=1")
     assert (status, body) == (502, {"su": "rate_limited"})
     wakes = sim.ledger.count("wake")
-    status, body = await get(client, f"{BASE}/set?su=1")
+    status, body = await get(client, f"{GOE_API}/set?su=1")
     assert (status, body) == (502, {"su": "rate_limited"})
     assert sim.ledger.count("wake") == wakes  # the second one was not sent
 
@@ -575,10 +572,13 @@ async def test_su_refused_while_rate_limited(
 async def test_force_state_and_name_survive_a_reload(
     hass: HomeAssistant, client: TestClient, init_integration: MockConfigEntry
 ) -> None:
-    assert await get(client, f'{BASE}/set?frc=1&fna="Garage"') == (200, {"frc": True, "fna": True})
+    assert await get(client, f'{GOE_API}/set?frc=1&fna="Garage"') == (
+        200,
+        {"frc": True, "fna": True},
+    )
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    _, body = await get(client, f"{BASE}/status?filter=frc,fna,alw,modelStatus")
+    _, body = await get(client, f"{GOE_API}/status?filter=frc,fna,alw,modelStatus")
     assert body == {"frc": 1, "fna": "Garage", "alw": False, "modelStatus": 4}
 
 
@@ -634,7 +634,7 @@ async def test_other_paths_with_the_right_key_are_404_and_never_banned(
     )
     status, body = await get(client, f"/tlwb/7/goe/{API_KEY}/status")
     assert (status, body["error"]) == (404, "unknown_car")
-    assert (await client.get(f"{BASE}/status")).status == 200  # one wrong key: not banned
+    assert (await client.get(f"{GOE_API}/status")).status == 200  # one wrong key: not banned
     assert not await hass.async_add_executor_job(ip_bans_file.exists)
     assert commands(sim) == []
 
@@ -702,7 +702,7 @@ async def test_wrong_keys_count_toward_ip_ban(
     for path in ("/tlwb/1/goe/guess/api/status", "/tlwb/1/goe/guess/api/set?frc=2"):
         assert (await client.get(path)).status == 401
     # Banned now: even the right key is turned away.
-    assert (await client.get(f"{BASE}/status")).status == 403
+    assert (await client.get(f"{GOE_API}/status")).status == 403
     await hass.async_block_till_done()
     assert "127.0.0.1" in await hass.async_add_executor_job(ip_bans_file.read_text)
     assert commands(sim) == []

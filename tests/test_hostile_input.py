@@ -24,7 +24,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, assert_no_traceback, entity_id
+from .conftest import assert_no_traceback, entity_id
+from .const import API_KEY, HOME
 
 pytestmark = pytest.mark.parametrize(
     "vehicle_configs",

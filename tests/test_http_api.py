@@ -21,7 +21,8 @@ from custom_components.tesla_wallbox.commands import Command, CommandState
 from custom_components.tesla_wallbox.models import Car
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, AWAY, HOME, advance
+from .conftest import advance
+from .const import API_KEY, AWAY, HOME, PLUGGED_AT_HOME
 
 STATUS_FIELDS = {
     "status", "soc", "targetsoc", "targetamp", "maxamp", "amps", "volts", "power", "phases", "energy",
@@ -29,17 +30,9 @@ STATUS_FIELDS = {
 }  # fmt: skip
 
 
-def plugged(**kwargs: Any) -> VehicleConfig:
-    fields: dict[str, Any] = {
-        "latitude": HOME[0],
-        "longitude": HOME[1],
-        "battery_level": 40.0,
-        "plugged_in": True,
-        "auto_start_on_plug": False,
-        "charge_limit_soc": 80,
-    }
-    fields.update(kwargs)
-    return VehicleConfig(**fields)
+def plugged(**changes: Any) -> VehicleConfig:
+    """The car plugged in at home, idle, with some of its fields changed."""
+    return replace(PLUGGED_AT_HOME, **changes)
 
 
 PLUGGED = [plugged()]

@@ -24,21 +24,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from fleet_sim import Simulator, VehicleConfig
+from fleet_sim import Simulator
 
-from .conftest import API_KEY, HOME, assert_no_traceback
+from .conftest import assert_no_traceback
+from .const import API_KEY, GOE_API, PLUGGED_AT_HOME
 
 LOCALHOST = ip_address("127.0.0.1")
-PLUGGED = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        auto_start_on_plug=False,
-    )
-]
-GOE = f"/tlwb/1/goe/{API_KEY}/api"
+PLUGGED = [PLUGGED_AT_HOME]
 # Every kind of request a client with the right key makes: reads and writes, both APIs.
 RIGHT_KEY = [
     ("/tlwb/1/status", {"X-API-Key": API_KEY}),
@@ -48,10 +40,10 @@ RIGHT_KEY = [
     (f"/tlwb/1?set_amps=10&control=1&key={API_KEY}", {}),
     (f"/tlwb?key={API_KEY}", {}),
     (f"/tlwb/no/such/path?key={API_KEY}", {}),
-    (f"{GOE}/status", {}),
-    (f"{GOE}/status?filter=alw,car", {}),
-    (f"{GOE}/set?amp=10", {}),
-    (f"{GOE}/set?frc=2", {}),
+    (f"{GOE_API}/status", {}),
+    (f"{GOE_API}/status?filter=alw,car", {}),
+    (f"{GOE_API}/set?amp=10", {}),
+    (f"{GOE_API}/set?frc=2", {}),
     (f"/tlwb/1/goe/{API_KEY}/status", {}),  # go-e's API v1, which evcc falls back to
 ]
 
@@ -160,7 +152,7 @@ async def test_right_key_of_an_entry_not_loaded_is_503_and_never_banned(
     response = await client.get("/tlwb/1/goe/guess/api/status")
     assert (response.status, (await json_of(response))["error"]) == (401, "unauthorized")
     assert banned(hass)
-    assert (await client.get(f"{GOE}/status")).status == 403  # banned: the right key too
+    assert (await client.get(f"{GOE_API}/status")).status == 403  # banned: the right key too
     await hass.async_block_till_done()
     assert "127.0.0.1" in await hass.async_add_executor_job(ip_bans_file.read_text)
     assert_no_traceback(caplog)
@@ -208,8 +200,8 @@ async def test_a_reload_while_polling_answers_200_or_503_never_401(
     polls = [
         ("/tlwb/1/status", {"X-API-Key": API_KEY}),
         (f"/tlwb/1/status?key={API_KEY}", {}),
-        (f"{GOE}/status?filter=alw,car,amp", {}),
-        (f"{GOE}/status", {}),
+        (f"{GOE_API}/status?filter=alw,car,amp", {}),
+        (f"{GOE_API}/status", {}),
     ]
     answers: dict[int, list[int]] = {poller: [] for poller in range(3 * len(polls))}
     stop = asyncio.Event()
@@ -265,7 +257,7 @@ CORS_PATHS = [
     f"/tlwb/1/status?key={API_KEY}",
     f"/tlwb/1?key={API_KEY}",
     f"/tlwb/no/such/path?key={API_KEY}",
-    f"{GOE}/status",
+    f"{GOE_API}/status",
     f"/tlwb/1/goe/{API_KEY}/status",
 ]
 

@@ -27,7 +27,8 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.storage import CarNumbers
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, car_device, entity_id
+from .conftest import car_device, entity_id
+from .const import API_KEY, HOME
 
 
 async def test_setup_and_unload(
@@ -51,28 +52,6 @@ async def test_setup_and_unload(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-
-
-async def test_raw_charging_state_when_enabled(
-    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
-) -> None:
-    from homeassistant.helpers import entity_registry as er
-
-    vin = sim.vehicle(1).vin
-    raw = entity_id(hass, "sensor", vin, "charging_state")
-    registry = er.async_get(hass)
-    assert registry.async_get(raw).disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    registry.async_update_entity(raw, disabled_by=None)
-    await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    assert hass.states.get(raw).state == "disconnected"
-    sim.vehicle(1).plug_in()
-    car = init_integration.runtime_data.cars[vin]
-    await car.coordinator.async_user_refresh()
-    assert hass.states.get(raw).state in ("starting", "charging")
-    number = hass.states.get(entity_id(hass, "sensor", vin, "car_number"))
-    assert number.state == "1"
-    assert number.attributes["http_api"] == "/tlwb/1"
 
 
 async def test_remove_entry_forgets_stored_data(

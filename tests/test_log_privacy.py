@@ -24,7 +24,8 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.log_filter import redact
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import HOME, TOKEN, advance
+from .conftest import advance
+from .const import HOME, TOKEN
 
 # ISO 3779 shaped (no I, O, Q), unlike the simulator's default "5YJ3SIMVIN0000001": only the
 # VIN-shape rule can catch such a VIN where no entry names it. The entries here name VALID_VIN;

@@ -24,20 +24,13 @@ from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.faults import DEFAULT_RESULT_FALSE_REASON
 from fleet_sim.vehicle import REASON_LIMIT_OUT_OF_RANGE
 
-from .conftest import HOME, advance, assert_no_traceback, entity_id
+from .conftest import advance, assert_no_traceback, entity_id
+from .const import HOME, PLUGGED_AT_HOME
 
 # The real timeout, taken before the autouse fixture below shortens it.
 DEFAULT_REQUEST_TIMEOUT = client_module.REQUEST_TIMEOUT
 
-PLUGGED = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        auto_start_on_plug=False,
-    )
-]
+PLUGGED = [PLUGGED_AT_HOME]
 CHARGING = [VehicleConfig(latitude=HOME[0], longitude=HOME[1], battery_level=30.0, plugged_in=True)]
 STALE_AFTER = 3.0  # seconds, for the real-time hung-poll test
 FAULTS: list[dict[str, Any]] = [

@@ -32,15 +32,8 @@ from custom_components.tesla_wallbox.const import CONF_API_KEY, DOMAIN
 from custom_components.tesla_wallbox.log_filter import redact_keys
 from fleet_sim import Simulator, VehicleConfig
 
-from .conftest import (
-    ACCESS_TOKEN,
-    API_KEY,
-    CLIENT_SECRET,
-    HOME,
-    REFRESH_TOKEN,
-    SECRET_SCAN,
-    TOKEN,
-)
+from .const import ACCESS_TOKEN, API_KEY, CLIENT_SECRET, HOME, REFRESH_TOKEN, TOKEN
+from .plugins.secret_scan import SECRET_SCAN
 
 
 @pytest.fixture
@@ -261,7 +254,7 @@ async def test_a_regenerated_key_is_masked_at_once(
 
 
 def test_the_run_scan_catches_a_secret() -> None:
-    """The scan of the whole run's log (tests/conftest.py) sees any logger at DEBUG."""
+    """The scan of the whole run's log (tests/plugins/secret_scan.py) sees any logger at DEBUG."""
     before = len(SECRET_SCAN.found)
     logging.getLogger("tests.probe.deep.down").debug("the token is %s", TOKEN)
     try:

@@ -30,7 +30,8 @@ from custom_components.tesla_wallbox.const import (
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.http_proxy import HttpProxy
 
-from .conftest import API_KEY, HOME, entity_id
+from .conftest import entity_id
+from .const import API_KEY, HOME
 from .test_fleet_backend import credentials, fleet_entry, tesla_at_sim  # noqa: F401
 
 # A car that takes signed commands only, and knows no key yet. Its protocol clock is the wall

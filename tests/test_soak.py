@@ -24,9 +24,9 @@ from custom_components.tesla_wallbox import car_access, client as client_module
 from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.pv import clear_day, house_load
 
-from .conftest import HOME, TOKEN, advance, assert_no_traceback
+from .conftest import advance, assert_no_traceback
+from .const import GRID_SENSOR, HOME, TOKEN
 
-GRID = "sensor.grid_power"
 FAULT_MIX = [  # (kind, status, probability per request); about 10 % in all
     ("status", 503, 0.03),
     ("status", 500, 0.015),
@@ -66,7 +66,7 @@ async def sim(
 
 @pytest.fixture
 def entry_options() -> dict[str, object]:
-    return {"pv_zone": "zone.home", "api_key": "soak-key", "grid_power_sensor": GRID}
+    return {"pv_zone": "zone.home", "api_key": "soak-key", "grid_power_sensor": GRID_SENSOR}
 
 
 def listener_count(hass: HomeAssistant) -> int:
@@ -114,7 +114,7 @@ async def test_a_faulty_day(
             t = start_s + minute * 60
             grid = house.at(t) + sim.vehicle(1).charge_power_w - pv.at(t)
             hass.states.async_set(
-                GRID, str(round(grid)), {"unit_of_measurement": "W", "device_class": "power"}
+                GRID_SENSOR, str(round(grid)), {"unit_of_measurement": "W", "device_class": "power"}
             )
             async with client.get("/tlwb/1/status", headers=key) as response:
                 assert response.status == 200

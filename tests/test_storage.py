@@ -22,9 +22,9 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.storage import SAVE_DELAY, SOFT_TARGET_KEY
 from fleet_sim import Simulator
 
-from .conftest import API_KEY, advance
+from .conftest import advance
+from .const import API_KEY, GOE_API
 
-GOE = f"/tlwb/1/goe/{API_KEY}/api"
 # JSON strings that are valid JSON, but whose text no UTF-8 file can hold, or is not printable.
 UNWRITABLE_NAMES = ['"\\ud800"', '"Garage\\udfff"', '"a\\u0000b"', '"\\u007f"', '"\\u2029"']
 
@@ -53,14 +53,14 @@ async def test_a_goe_name_no_store_can_write_is_refused_and_saving_goes_on(
 ) -> None:
     client = await hass_client_no_auth()
     vin = sim.vehicle(1).vin
-    response = await client.get(f"{GOE}/set", params={"fna": name})
+    response = await client.get(f"{GOE_API}/set", params={"fna": name})
     assert response.status == 400
     answer = await response.json()
     assert isinstance(answer["fna"], str)  # the refusal's reason, not true
-    status = await (await client.get(f"{GOE}/status", params={"filter": "fna"})).json()
+    status = await (await client.get(f"{GOE_API}/status", params={"filter": "fna"})).json()
     assert status == {"fna": sim.vehicle(1).display_name}  # unchanged
     # A good name and a soft target are still saved, to the file.
-    response = await client.get(f"{GOE}/set", params={"fna": '"Garage"'})
+    response = await client.get(f"{GOE_API}/set", params={"fna": '"Garage"'})
     assert response.status == 200
     await advance(hass, freezer, sim, SAVE_DELAY + 1, step=SAVE_DELAY + 1)
     assert stored(hass_storage, init_integration)[vin][GOE_KEY]["fna"] == "Garage"

@@ -21,23 +21,13 @@ from custom_components.tesla_wallbox.const import (
     CONF_GRID_SENSOR,
     CONF_PV_ZONE,
 )
-from fleet_sim import Simulator, VehicleConfig
+from fleet_sim import Simulator
 
-from .conftest import API_KEY, AWAY, HOME, advance, entity_id
+from .conftest import advance, entity_id
+from .const import API_KEY, AWAY, GRID_SENSOR, PLUGGED_AT_HOME
 
-GRID = "sensor.grid_power"
-PV_OPTIONS = {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_GRID_SENSOR: GRID}
-PLUGGED_HOME = [
-    VehicleConfig(
-        latitude=HOME[0],
-        longitude=HOME[1],
-        battery_level=40.0,
-        plugged_in=True,
-        auto_start_on_plug=False,
-        charge_limit_soc=80,
-    )
-]
-pytestmark = pytest.mark.parametrize("vehicle_configs", [PLUGGED_HOME])
+PV_OPTIONS = {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_GRID_SENSOR: GRID_SENSOR}
+pytestmark = pytest.mark.parametrize("vehicle_configs", [[PLUGGED_AT_HOME]])
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ def entry_options() -> dict[str, Any]:
 
 def set_grid(hass: HomeAssistant, watts: float, unit: str = "W") -> None:
     hass.states.async_set(
-        GRID, str(round(watts, 3)), {"unit_of_measurement": unit, "device_class": "power"}
+        GRID_SENSOR, str(round(watts, 3)), {"unit_of_measurement": unit, "device_class": "power"}
     )
 
 
@@ -187,7 +177,7 @@ async def test_grid_sensor_unavailable_or_in_kw(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await set_mode(hass, sim, "pv")
-    hass.states.async_set(GRID, "unavailable")
+    hass.states.async_set(GRID_SENSOR, "unavailable")
     await advance(hass, freezer, sim, 120, step=10)
     state, attributes = pv_state(hass, sim)
     assert (state, attributes["reason_code"]) == ("waiting", "grid_unavailable")
@@ -195,7 +185,7 @@ async def test_grid_sensor_unavailable_or_in_kw(
         set_grid(hass, -5.0, unit="kW")
         await advance(hass, freezer, sim, 10, step=10)
     assert ("charge_start", {}) in commands(sim)
-    hass.states.async_set(GRID, "not a number", {"unit_of_measurement": "W"})
+    hass.states.async_set(GRID_SENSOR, "not a number", {"unit_of_measurement": "W"})
     await advance(hass, freezer, sim, 30, step=10)
     assert pv_state(hass, sim)[1]["reason_code"] in (
         "grid_unavailable",
@@ -257,7 +247,7 @@ async def test_not_a_finite_number_counts_as_no_reading(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await set_mode(hass, sim, "pv")
-    hass.states.async_set(GRID, "nan", {"unit_of_measurement": "W"})
+    hass.states.async_set(GRID_SENSOR, "nan", {"unit_of_measurement": "W"})
     await advance(hass, freezer, sim, 40, step=10)
     assert pv_state(hass, sim)[1]["reason_code"] == "grid_unavailable"
 

@@ -28,7 +28,7 @@ from custom_components.tesla_wallbox.const import (
 from custom_components.tesla_wallbox.runtime import account_client, verify_ssl
 from fleet_sim import Simulator
 
-from .conftest import TOKEN
+from .const import TOKEN
 from .tls_server import serve_tls
 
 

@@ -11,8 +11,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 
 from fleet_sim import SimClock, Simulator
 
-TOKEN = "sim-test-token"
-START = 1_750_000_000.0
+from .const import START, TOKEN
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 from fleet_sim import Simulator
 from fleet_sim.vcp import INFOTAINMENT, public_point
 
-from .conftest import START
+from .const import START
 
 
 async def admin(

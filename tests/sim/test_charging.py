@@ -11,7 +11,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 from fleet_sim import Simulator, VehicleConfig
 from fleet_sim.vehicle import START_DELAY
 
-from .conftest import START
+from .const import START
 
 
 async def charge_state(car: VehicleFleet[TeslaFleetApi]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 
 from fleet_sim import Simulator
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 
 async def charge_state(car: VehicleFleet[TeslaFleetApi]) -> dict[str, object]:

@@ -17,7 +17,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 
 from fleet_sim import SimClock, Simulator, VehicleConfig
 
-from .conftest import START, TOKEN
+from .const import START, TOKEN
 
 VIN1 = "5YJ3SIMVIN0000001"
 

@@ -13,7 +13,7 @@ import pytest
 from fleet_sim import Simulator
 from fleet_sim.http_proxy import KEY_NOT_PAIRED, HttpProxy
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -11,7 +11,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 from fleet_sim import PRICES, LedgerEntry, SimClock, Simulator
 from fleet_sim.ledger import Ledger, classify, is_billable
 
-from .conftest import START, TOKEN
+from .const import START, TOKEN
 
 
 async def test_prices_per_category(sim: Simulator, car: VehicleFleet[TeslaFleetApi]) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from fleet_sim import SimClock, Simulator, SimVehicle, VehicleConfig
 
-from .conftest import START
+from .const import START
 
 
 def test_manual_clock_moves_only_by_advance() -> None:

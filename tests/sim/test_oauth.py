@@ -6,7 +6,7 @@ import aiohttp
 
 from fleet_sim import Simulator
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 
 async def _token(

@@ -16,7 +16,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 from fleet_sim import FastCharger, SimClock, Simulator, SimVehicle, VehicleConfig
 from fleet_sim.vehicle import START_DELAY
 
-from .conftest import START, TOKEN
+from .const import START, TOKEN
 from .test_admin import admin
 
 

@@ -31,7 +31,7 @@ from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.faults import COMMAND_PROTOCOL_REQUIRED, VEHICLE_UNAVAILABLE
 from fleet_sim.vcp import INFOTAINMENT, VCSEC, public_point
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 SIGNED_PATH = "/signed_command"
 

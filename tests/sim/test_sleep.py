@@ -9,7 +9,7 @@ from tesla_fleet_api.tesla import VehicleFleet
 from fleet_sim import Simulator
 from fleet_sim.vehicle import START_DELAY
 
-from .conftest import START
+from .const import START
 
 
 async def test_falls_asleep_after_quiet_time(

@@ -25,7 +25,7 @@ import teslemetry_stream.stream as stream_module
 from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.vehicle import START_DELAY
 
-from .conftest import START, TOKEN
+from .const import START, TOKEN
 
 Event = dict[str, Any]
 

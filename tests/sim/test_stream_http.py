@@ -14,7 +14,7 @@ from fleet_sim import SimClock, Simulator, VehicleConfig
 from fleet_sim.stream import StreamConnection, parse_fields
 from fleet_sim.telemetry import created_at, signals, topic_of
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

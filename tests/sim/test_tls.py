@@ -8,7 +8,7 @@ import pytest
 from fleet_sim import SimClock, Simulator
 from fleet_sim.tls import StrayTerminatorFilter, TeslemetryResolver, is_teslemetry_host
 
-from .conftest import TOKEN
+from .const import TOKEN
 
 
 def test_no_connector_without_tls() -> None:

@@ -58,7 +58,7 @@ from fleet_sim.vcp import (
     subkey,
 )
 
-from .conftest import START, TOKEN
+from .const import START, TOKEN
 
 Fault = MessageFault_E
 

@@ -1,0 +1,1 @@
+"""pytest plugins of the test suite, loaded by tests/conftest.py through `pytest_plugins`."""
