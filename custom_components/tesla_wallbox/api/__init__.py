@@ -8,12 +8,13 @@ goe_plan.py are the pure go-e translation.
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
 from .goe import GoeSetView, GoeStatusView, GoeUnknownView
 from .tlwb import CarActionView, CarListView, CarView, UnknownPathView
 
-DATA_VIEWS_REGISTERED = f"{DOMAIN}_views"
+DATA_VIEWS_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_views")
 
 
 @callback
