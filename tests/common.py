@@ -1,6 +1,6 @@
-"""What the entity platform tests share: one platform set up with every entity, the scenarios
-each platform is snapshotted in, a snapshot of a platform that fits both Home Assistant lanes, and
-the ledger's counts."""
+"""Helpers tests share: one platform set up with every entity, the scenarios each platform is
+snapshotted in, a snapshot of a platform that fits both Home Assistant lanes, the ledger's counts,
+and charge data built from a few fields for the tests of the pure modules."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_wallbox import PLATFORMS
 from custom_components.tesla_wallbox.const import DOMAIN
+from custom_components.tesla_wallbox.vehicle_data import ChargeData
 from fleet_sim import Simulator, VehicleConfig
 
 from .conftest import advance
@@ -197,3 +198,10 @@ def billed(sim: Simulator, category: str, since: float | None = None) -> int:
 def ledger_cost(sim: Simulator, since: float | None = None) -> float:
     """What the simulator's ledger says the requests cost (since a moment, sim time)."""
     return sum(e.price for e in sim.ledger.entries if since is None or e.time >= since)
+
+
+def charge(**fields: object) -> ChargeData:
+    """Charge data as the car reports it, stopped at 50 % but for the fields given."""
+    base: dict[str, object] = {"charging_state": "Stopped", "battery_level": 50}
+    base.update(fields)
+    return ChargeData.from_api(base)

@@ -5,12 +5,15 @@ Tests read like user stories: plug the simulated car in, press the switch, look 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import freezegun
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.http import ban as http_ban
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -168,3 +171,16 @@ def entity_id(hass: HomeAssistant, platform: str, vin: str, key: str) -> str:
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{vin}_{key}")
     assert found is not None, f"no {platform} entity {key} for {vin}"
     return found
+
+
+@pytest.fixture
+def ip_bans_file(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The file the IP ban tests' bans go to: HA writes bans into its config folder, which every
+    test (and every pytest-xdist worker) shares and reads at the set-up of its HTTP server. A file
+    of this test's own keeps its bans from the others; none is left behind."""
+    name = f"ip_bans_{os.getpid()}.yaml"
+    monkeypatch.setattr(http_ban, "IP_BANS_FILE", name)
+    path = Path(hass.config.path(name))
+    path.unlink(missing_ok=True)
+    yield path
+    path.unlink(missing_ok=True)

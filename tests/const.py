@@ -1,6 +1,6 @@
 """Constants the tests share: the secrets of the test entry, places, times, options and cars.
 
-Fixtures and helper functions live in conftest.py; this module holds only values, so that a test
+Fixtures live in conftest.py, helper functions in conftest.py and common.py; this module holds only values, so that a test
 module, the conftest and the log scan (tests/plugins/secret_scan.py) all name the same ones.
 """
 

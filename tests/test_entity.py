@@ -25,7 +25,7 @@ from .const import API_KEY, GRID_SENSOR, PV_OPTIONS
 @pytest.mark.parametrize(
     ("options", "absent"),
     [
-        ({CONF_PV_ZONE: "zone.home"}, {("sensor", "pv_surplus"), ("sensor", "pv_state")}),
+        ({CONF_PV_ZONE: "zone.home"}, {("sensor", "pv_surplus")}),
         (
             {CONF_PV_ZONE: "", CONF_GRID_SENSOR: GRID_SENSOR},
             {("binary_sensor", "at_pv_location")},
@@ -41,7 +41,7 @@ async def test_entities_the_options_give_no_meaning_are_not_there(
     options: dict[str, Any],
     absent: set[tuple[str, str]],
 ) -> None:
-    """No PV figures without a grid sensor, no At PV location without a PV location; an entity
+    """No PV surplus without a grid sensor, no At PV location without a PV location; an entity
     the options no longer have leaves the registry at the reload, and comes back with them."""
     await set_up_with_every_entity(hass, config_entry)
     registry = er.async_get(hass)

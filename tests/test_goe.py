@@ -19,7 +19,7 @@ from custom_components.tesla_wallbox.api.goe_keys import (
     select,
     status_values,
 )
-from custom_components.tesla_wallbox.api.goe_plan import NOT_APPLIED, KeyCommand as Action, plan_set
+from custom_components.tesla_wallbox.api.goe_plan import NOT_APPLIED, KeyCommand, plan_set
 from custom_components.tesla_wallbox.vehicle_data import (
     CHARGING,
     COMPLETE,
@@ -238,7 +238,7 @@ def test_select() -> None:
 def test_set_amp() -> None:
     plan = plan_set([("amp", "10")], source())
     assert plan.results == {"amp": True}
-    assert plan.actions == [Action("amp", "amps", 10)]
+    assert plan.actions == [KeyCommand("amp", "amps", 10)]
     assert plan.accepted
     # Already set: true, and no command for the car.
     plan = plan_set([("amp", "16.0")], source())
@@ -308,7 +308,7 @@ def test_set_frc(
         return
     assert plan.results == {"frc": True}
     assert plan.frc == frc  # the value stays as set, whether or not the car needed a command
-    assert plan.actions == ([Action("frc", expected)] if expected else [])
+    assert plan.actions == ([KeyCommand("frc", expected)] if expected else [])
 
 
 @pytest.mark.parametrize("text", ["3", "-1", "1.5", '"2"', "false", "on"])
@@ -368,7 +368,7 @@ def test_repeated_key() -> None:
 
 def test_amps_before_start_whatever_the_order() -> None:
     plan = plan_set([("frc", "2"), ("amp", "8")], source())
-    assert plan.actions == [Action("amp", "amps", 8), Action("frc", "start")]
+    assert plan.actions == [KeyCommand("amp", "amps", 8), KeyCommand("frc", "start")]
     assert plan.results == {"frc": True, "amp": True}
 
 
@@ -414,7 +414,7 @@ def test_su_refused(text: str) -> None:
 
 def test_su_with_a_command_needs_no_wake_of_its_own() -> None:
     plan = plan_set([("su", "1"), ("amp", "8")], ASLEEP)
-    assert (plan.actions, plan.wake) == ([Action("amp", "amps", 8)], False)
+    assert (plan.actions, plan.wake) == ([KeyCommand("amp", "amps", 8)], False)
     # The current is already set: no command, so su wakes the car itself.
     plan = plan_set([("su", "1"), ("amp", "16")], ASLEEP)
     assert (plan.actions, plan.wake) == ([], True)

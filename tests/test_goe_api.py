@@ -7,7 +7,7 @@ every key, the filter, JSON-encoded values, refused writes and authentication.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 import gc
 import logging
@@ -583,15 +583,6 @@ async def test_force_state_and_name_survive_a_reload(
 
 
 # ----- authentication ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ip_bans_file(hass: HomeAssistant) -> Iterator[Path]:
-    """HA writes bans into its config folder, shared by all tests: leave no ban behind."""
-    path = Path(hass.config.path("ip_bans.yaml"))
-    path.unlink(missing_ok=True)
-    yield path
-    path.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])

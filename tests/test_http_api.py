@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -518,15 +517,6 @@ async def test_read_only_user_cannot_control(
     status, body = await get(reader, "/tlwb/1/control?1")
     assert (status, body["error"]) == (403, "forbidden")
     assert sim.vehicle(1).commands == []
-
-
-@pytest.fixture
-def ip_bans_file(hass: HomeAssistant) -> Iterator[Path]:
-    """HA writes bans into its config folder, shared by all tests: leave no ban behind."""
-    path = Path(hass.config.path("ip_bans.yaml"))
-    path.unlink(missing_ok=True)
-    yield path
-    path.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])

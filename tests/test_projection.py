@@ -8,7 +8,7 @@ import pytest
 
 from custom_components.tesla_wallbox.projection import LevelProjection
 
-from .test_vehicle_data import charge
+from .common import charge
 
 
 def test_level_projection_from_the_cars_time_to_full() -> None:

@@ -11,11 +11,7 @@ from custom_components.tesla_wallbox.vehicle_data import (
     reply_connection,
 )
 
-
-def charge(**fields: object) -> ChargeData:
-    base: dict[str, object] = {"charging_state": "Stopped", "battery_level": 50}
-    base.update(fields)
-    return ChargeData.from_api(base)
+from .common import charge
 
 
 @pytest.mark.parametrize(

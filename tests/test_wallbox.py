@@ -16,7 +16,7 @@ from custom_components.tesla_wallbox.wallbox import (
     soft_target_reached,
 )
 
-from .test_vehicle_data import charge
+from .common import charge
 
 
 @pytest.mark.parametrize(

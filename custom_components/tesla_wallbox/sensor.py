@@ -215,7 +215,6 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         options=[state.value for state in PvState],
         needs_car_data=False,
         follows_pv=True,
-        has_fn=_has_grid_sensor,
         value_fn=lambda car: car.surplus.state.value,
         attr_fn=_pv_attrs,
     ),
