@@ -621,3 +621,16 @@ async def test_a_streaming_config_that_cannot_be_read_is_given_up(
 
 async def test_the_stream_uses_home_assistants_session(hass: HomeAssistant) -> None:
     assert stream_module.stream_session(hass) is async_get_clientsession(hass)
+
+
+@pytest.mark.parametrize("vehicle_configs", [UNPLUGGED])
+async def test_the_stream_librarys_log_keeps_vins_out(
+    hass: HomeAssistant, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """teslemetry-stream names cars by VIN in its records ("Config fetch failed for ..."), also
+    cars of the account that are not this entry's: every VIN-shaped token of it is masked."""
+    logging.getLogger("teslemetry_stream").warning(
+        "Config fetch failed for %s", "5YJ3E1EA5HF000123"
+    )
+    assert "Config fetch failed for ***0123" in caplog.text
+    assert "5YJ3E1EA5HF000123" not in caplog.text
