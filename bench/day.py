@@ -24,9 +24,15 @@ DAY_TEST = Path(__file__).resolve().parent / "day_test.py"
 TARGET_COST_USD = 0.10
 TARGET_CHEAPER_THAN_CORE = 5.0
 TARGET_ASLEEP_SHARE = 0.95
+# And a car that streams (Teslemetry): no vehicle_data in the day, data this fresh while charging.
+TARGET_STREAM_DATA_READS = 0
+TARGET_STREAM_DATA_AGE_S = 5.0
+STREAM_RUN = "tesla_wallbox teslemetry_stream"
 
 
-def run_integration_day(options: dict[str, Any], label: str) -> dict[str, Any]:
+def run_integration_day(
+    options: dict[str, Any], label: str, backend: str = "custom"
+) -> dict[str, Any]:
     """The integration's day, in a fresh pytest session; its JSON result."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
@@ -36,6 +42,7 @@ def run_integration_day(options: dict[str, Any], label: str) -> dict[str, Any]:
             "BENCH_DAY_OUT": str(out),
             "BENCH_DAY_OPTIONS": json.dumps(options),
             "BENCH_DAY_LABEL": label,
+            "BENCH_DAY_BACKEND": backend,
         }
         command = [
             sys.executable,
@@ -66,10 +73,26 @@ def _cost(result: dict[str, Any]) -> float:
 
 
 def judge(ours: dict[str, Any], core: dict[str, Any]) -> dict[str, Any]:
-    """The issue's three targets for one of our runs."""
+    """The three targets for one of our runs (and, for a car that streams, two more)."""
     cost = _cost(ours)
     ratio = _cost(core) / cost if cost else float("inf")
     asleep = float(ours["sleep"]["asleep_share_of_eligible"])
+    streamed: dict[str, Any] = {}
+    if ours.get("backend") == "teslemetry":
+        reads = int(ours["ledger"]["categories"]["data"]["count"])
+        age = float(ours["client"]["data_age_charging_s"].get("max", float("inf")))
+        streamed = {
+            "stream_data_reads": {
+                "value": reads,
+                "target": f"== {TARGET_STREAM_DATA_READS}",
+                "met": reads == TARGET_STREAM_DATA_READS,
+            },
+            "stream_data_age_charging_max_s": {
+                "value": age,
+                "target": f"< {TARGET_STREAM_DATA_AGE_S}",
+                "met": age < TARGET_STREAM_DATA_AGE_S,
+            },
+        }
     return {
         "cost_usd": {
             "value": cost,
@@ -86,13 +109,16 @@ def judge(ours: dict[str, Any], core: dict[str, Any]) -> dict[str, Any]:
             "target": f">= {TARGET_ASLEEP_SHARE}",
             "met": asleep >= TARGET_ASLEEP_SHARE,
         },
+        **streamed,
     }
 
 
 async def run_day(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The integration with its default options (and any variants), then the baselines."""
+    """The integration with its default options, the same on Teslemetry with the car streaming
+    (and any variants), then the baselines."""
     started = time.perf_counter()
     runs = [run_integration_day({}, "tesla_wallbox")]
+    runs.append(run_integration_day({}, STREAM_RUN, backend="teslemetry"))
     runs += [run_integration_day(options, label) for label, options in variants.items()]
     reference = runs[0]
     commands = [

@@ -5,16 +5,26 @@ its own pytest session and reads the JSON it writes to $BENCH_DAY_OUT. The integ
 HTTP through tesla-fleet-api to the simulator; Home Assistant's clock (freezegun) and the
 simulator's manual clock move together in 10 s steps, and an outside client reads
 GET /tlwb/1/status through Home Assistant's HTTP app at every step.
+
+With $BENCH_DAY_BACKEND=teslemetry the entry is a Teslemetry one and the car streams: the real
+teslemetry-stream library reads the simulator's stream over HTTPS (Teslemetry's host names point at
+the simulator, the one thing it cannot serve itself), and each step waits until the stream has
+delivered what the car sent.
 """
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 import json
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import aiohttp
+import freezegun.api
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
@@ -53,6 +63,7 @@ from bench.scenario import (
     asleep_at_midnight,
     vehicle_config,
 )
+from custom_components.tesla_wallbox import stream as stream_module
 from custom_components.tesla_wallbox.const import (
     CONF_API_KEY,
     CONF_BACKEND,
@@ -69,6 +80,10 @@ OUT_ENV = "BENCH_DAY_OUT"
 # JSON object of extra entry options (a variant of the defaults), and the run's label.
 OPTIONS_ENV = "BENCH_DAY_OPTIONS"
 LABEL_ENV = "BENCH_DAY_LABEL"
+# "custom" (polled, the default) or "teslemetry" (the car streams).
+BACKEND_ENV = "BENCH_DAY_BACKEND"
+# Real seconds a step may wait for the stream before the day is given up.
+STREAM_SETTLE_S = 10.0
 GRID_SENSOR = "sensor.grid_power"
 API_KEY = "bench-api-key-0123456789"
 
@@ -88,8 +103,15 @@ class Day:
     """The day's run: Home Assistant, the simulator and the household, stepped together."""
 
     def __init__(
-        self, hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: Simulator, midnight: float
+        self,
+        hass: HomeAssistant,
+        freezer: FrozenDateTimeFactory,
+        sim: Simulator,
+        midnight: float,
+        *,
+        streaming: bool = False,
     ) -> None:
+        self.streaming = streaming
         self.hass = hass
         self.freezer = freezer
         self.sim = sim
@@ -150,9 +172,34 @@ class Day:
         self.freezer.tick(seconds)
         self.sim.advance(seconds)
         async_fire_time_changed(self.hass)
-        await self.hass.async_block_till_done(wait_background_tasks=True)
+        if self.streaming:
+            await self.settle_stream()
+        else:
+            await self.hass.async_block_till_done(wait_background_tasks=True)
         if self.t_of_day() > 0:
             self.energy.add(self.car.energy_total_kwh - before, surplus, seconds)
+
+    async def settle_stream(self) -> None:
+        """Wait for the integration's tasks (the stream's own listen loop never ends, so Home
+        Assistant's wait for background tasks cannot be used) and until the stream has delivered
+        every event the car sent; in real time, since the clock is frozen."""
+        entry = self.hass.config_entries.async_entries(DOMAIN)[0]
+        deadline = freezegun.api.real_monotonic() + STREAM_SETTLE_S
+        while True:
+            await self.hass.async_block_till_done()
+            busy = [task for task in asyncio.all_tasks() if _integration_task(task)]
+            if busy:
+                await asyncio.wait(busy)
+                continue
+            self.sim.stream.tick()  # what the car sent, queued now rather than at the hub's pace
+            stream = entry.runtime_data.stream
+            heard = stream.events[self.car.vin] if stream is not None else 0
+            sent = sum(connection.events for connection in self.sim.stream.connections)
+            queued = any(not c.queue.empty() for c in self.sim.stream.connections)
+            if not queued and heard >= sent:
+                return
+            assert freezegun.api.real_monotonic() < deadline, "the stream did not deliver"
+            await asyncio.sleep(0)
 
     def cost_sensor(self) -> float | None:
         """The integration's own "Fleet API cost today" sensor."""
@@ -166,6 +213,17 @@ class Day:
             return None
 
 
+def _integration_task(task: asyncio.Task[Any]) -> bool:
+    """A task of the integration that ends (a poll, a PV command, a soft-target stop, a probe)."""
+    name = task.get_name()
+    ours = name.startswith(DOMAIN) or name.endswith(" poll")
+    return ours and name != f"{DOMAIN} stream" and not task.done()
+
+
+def _epoch(iso: Any) -> float | None:
+    return datetime.fromisoformat(iso).timestamp() if isinstance(iso, str) else None
+
+
 @pytest.mark.timeout(900)
 async def test_simulated_day(
     hass: HomeAssistant,
@@ -176,23 +234,34 @@ async def test_simulated_day(
 ) -> None:
     """Run the day and write what it cost, how the car slept and what the client saw."""
     extra_options: dict[str, Any] = json.loads(os.environ.get(OPTIONS_ENV) or "{}")
+    backend = os.environ.get(BACKEND_ENV) or "custom"
+    streaming = backend == "teslemetry"
     midnight = local_midnight(DAY_DATE)
     freezer.move_to(datetime.fromtimestamp(midnight - WARMUP_S, UTC))
     clock = SimClock(start=midnight - WARMUP_S, speed=0)
-    async with Simulator(
-        clock=clock,
-        vehicles=[vehicle_config()],
-        token=TOKEN,
-        wake_delay=WAKE_DELAY_S,
-        sleep_after=SLEEP_AFTER_S,
-    ) as sim:
+    async with AsyncExitStack() as stack:
+        sim = await stack.enter_async_context(
+            Simulator(
+                clock=clock,
+                vehicles=[vehicle_config()],
+                token=TOKEN,
+                wake_delay=WAKE_DELAY_S,
+                sleep_after=SLEEP_AFTER_S,
+                tls=streaming,
+            )
+        )
+        if streaming:
+            session = await stack.enter_async_context(
+                aiohttp.ClientSession(connector=sim.teslemetry_connector())
+            )
+            stack.enter_context(patch.object(stream_module, "stream_session", return_value=session))
         car = sim.vehicle(1)
         entry = MockConfigEntry(
             domain=DOMAIN,
             title="Simulated car",
             unique_id="bench-account",
             data={
-                CONF_BACKEND: "custom",
+                CONF_BACKEND: backend,
                 CONF_URL: sim.url,
                 CONF_TOKEN: TOKEN,
                 CONF_VINS: [car.vin],
@@ -205,11 +274,13 @@ async def test_simulated_day(
                 **extra_options,
             },
         )
-        day = Day(hass, freezer, sim, midnight)
+        day = Day(hass, freezer, sim, midnight, streaming=streaming)
         day.set_grid()
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
+        if streaming:
+            await day.settle_stream()
 
         # An outside tool holds a long-lived access token, like any HA API client.
         refresh = await hass.auth.async_create_refresh_token(
@@ -223,6 +294,8 @@ async def test_simulated_day(
 
         statuses: dict[str, int] = {}
         ages: list[float] = []
+        # While the car charges: how old the data shown is (now - its data time, `updated`).
+        charging_ages: list[float] = []
         states: dict[str, int] = {}
         cost_sensor: float | None = None
         t = -WARMUP_S
@@ -237,6 +310,9 @@ async def test_simulated_day(
                     ages.append(float(body["age"]))
                 state = str(body.get("state"))
                 states[state] = states.get(state, 0) + 1
+                updated = _epoch(body.get("updated"))
+                if car.charging_state == "Charging" and updated is not None:
+                    charging_ages.append(sim.now() - updated)
             if t == DAY_S - CLIENT_PERIOD_S:
                 cost_sensor = day.cost_sensor()
             await day.advance(CLIENT_PERIOD_S)
@@ -255,6 +331,7 @@ async def test_simulated_day(
         result = {
             "policy": os.environ.get(LABEL_ENV) or "tesla_wallbox",
             "options": extra_options,
+            "backend": backend,
             "midnight": midnight,
             "ledger": ledger_summary(entries),
             "sleep": sleep.as_dict(),
@@ -270,7 +347,9 @@ async def test_simulated_day(
                 "http_status": statuses,
                 "car_state_seen": states,
                 "age_s": distribution(ages, digits=1),
+                "data_age_charging_s": distribution(charging_ages, digits=1),
             },
+            "stream_connections": sim.ledger.count("stream"),
             "commands": [
                 {"time": record.time, "name": record.name, "body": record.body}
                 for record in car.commands

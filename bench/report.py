@@ -6,6 +6,7 @@ from typing import Any
 
 POLICY_NAMES = {
     "tesla_wallbox": "Tesla Wallbox (defaults)",
+    "tesla_wallbox teslemetry_stream": "Tesla Wallbox on Teslemetry, the car streaming (defaults)",
     "naive_30s": "(a) naive: vehicle_data every 30 s when online",
     "ha_core_tesla_fleet": "(b) like HA core tesla_fleet: state check + vehicle_data every 600 s",
 }
@@ -34,14 +35,16 @@ def day_table(result: dict[str, Any]) -> str:
     """One row per policy: requests, cost, sleep, energy, age."""
     lines = [
         "| Policy | vehicle_data | commands | wake_up | state checks (free) | cost (USD) "
-        "| asleep (h) | asleep / could sleep | PV / grid (kWh) | status age mean / max (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| asleep (h) | asleep / could sleep | PV / grid (kWh) | status age mean / max (s) "
+        "| data age charging mean / max (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in result["runs"]:
         categories = run["ledger"]["categories"]
         sleep = run["sleep"]
         energy = run["energy"]
         age = run["client"]["age_s"]
+        charging = run["client"].get("data_age_charging_s", {})
         lines.append(
             f"| {_name(run['policy'], run.get('options'))} "
             f"| {categories['data']['count']} | {categories['command']['count']} "
@@ -49,7 +52,8 @@ def day_table(result: dict[str, Any]) -> str:
             f"| {run['ledger']['total']['cost']:.3f} "
             f"| {sleep['asleep_h']:.1f} | {sleep['asleep_share_of_eligible'] * 100:.1f} % "
             f"| {energy['pv_kwh']:.1f} / {energy['grid_kwh']:.2f} "
-            f"| {_number(age.get('mean'), 0)} / {_number(age.get('max'), 0)} |"
+            f"| {_number(age.get('mean'), 0)} / {_number(age.get('max'), 0)} "
+            f"| {_number(charging.get('mean'), 0)} / {_number(charging.get('max'), 0)} |"
         )
     return "\n".join(lines)
 
@@ -61,6 +65,8 @@ def targets_table(result: dict[str, Any]) -> str:
         "cost_usd": "cost of the day (USD)",
         "cheaper_than_ha_core": "cheaper than (b)",
         "asleep_share_of_eligible": "asleep while it could sleep",
+        "stream_data_reads": "vehicle_data in the day",
+        "stream_data_age_charging_max_s": "data age while charging, max (s)",
     }
     runs = {run["policy"]: run for run in result["runs"]}
     for policy, targets in result["targets"].items():

@@ -239,10 +239,12 @@ class StreamHub:
         payload = b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
         return self._put(payload, vin, topic)
 
-    def _put(self, item: _Item, vin: str | None, topic: str | None = None) -> int:
+    def _put(
+        self, item: _Item, vin: str | None, topic: str | None = None, *, raw: bool = False
+    ) -> int:
         count = 0
         for connection in list(self._connections.values()):
-            if vin is None or connection.wants(vin, topic):
+            if vin is None or connection.wants(vin, topic) or (raw and vin in connection.vins):
                 connection.queue.put_nowait(item)
                 count += 1
         return count
@@ -271,8 +273,9 @@ class StreamHub:
         return count
 
     def send_raw(self, text: str, vin: str | None = None) -> int:
-        """Write ``text`` as it is (a blank line is added) to the connections for ``vin``."""
-        return self._put(text.encode() + b"\n\n", vin)
+        """Write ``text`` as it is (a blank line is added) to the connections for ``vin``, whatever
+        topics they asked for: a line that is not an event has none."""
+        return self._put(text.encode() + b"\n\n", vin, raw=True)
 
     def send_malformed(self, vin: str | None = None) -> int:
         """A `data:` line that is not JSON, to the connections for ``vin`` (default: all)."""

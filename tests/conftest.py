@@ -10,7 +10,9 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+import aiohttp
 import freezegun
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.http import ban as http_ban
@@ -26,7 +28,7 @@ from pytest_homeassistant_custom_component.plugins import (  # noqa: F401 (see t
     snapshot,
 )
 
-from custom_components.tesla_wallbox import car_access
+from custom_components.tesla_wallbox import car_access, stream
 from custom_components.tesla_wallbox.const import (
     CONF_API_KEY,
     CONF_BACKEND,
@@ -80,12 +82,34 @@ def vehicle_configs() -> list[VehicleConfig]:
 
 
 @pytest.fixture
+def sim_tls() -> bool:
+    """Whether the simulator also serves HTTPS under Teslemetry's host names (for its stream)."""
+    return False
+
+
+@pytest.fixture
 async def sim(
-    socket_enabled: None, sim_clock: SimClock, vehicle_configs: list[VehicleConfig]
+    socket_enabled: None, sim_clock: SimClock, vehicle_configs: list[VehicleConfig], sim_tls: bool
 ) -> AsyncIterator[Simulator]:
     """The Fleet API simulator, on a free port of 127.0.0.1."""
-    async with Simulator(clock=sim_clock, vehicles=vehicle_configs, token=TOKEN) as simulator:
+    async with Simulator(
+        clock=sim_clock, vehicles=vehicle_configs, token=TOKEN, tls=sim_tls
+    ) as simulator:
         yield simulator
+
+
+@pytest.fixture
+async def teslemetry_hosts(hass: HomeAssistant, sim: Simulator) -> AsyncIterator[None]:
+    """Teslemetry's stream reaches the simulator (needs sim_tls): the one place it cannot reach
+    by itself, since teslemetry-stream only connects to https://*.teslemetry.com. The stream's
+    session resolves those names to the simulator's HTTPS port and trusts its certificate;
+    everything else (the library, TLS, the events) is real."""
+    async with aiohttp.ClientSession(connector=sim.teslemetry_connector()) as session:
+        with patch.object(stream, "stream_session", return_value=session):
+            yield
+            # Unloaded while the session is open, so the stream ends before its connection does.
+            for entry in hass.config_entries.async_entries(DOMAIN):
+                await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture

@@ -275,7 +275,9 @@ async def test_same_cars_twice_aborts(
     assert result["reason"] == "already_configured"
 
 
+@pytest.mark.parametrize("sim_tls", [True])
 @pytest.mark.parametrize("backend", ["teslemetry", "tessie"])
+@pytest.mark.usefixtures("teslemetry_hosts")
 async def test_token_backends(hass: HomeAssistant, sim: Simulator, backend: str) -> None:
     """Teslemetry and Tessie serve the Fleet API's paths; here their server is the simulator."""
     server = "TESLEMETRY_SERVER" if backend == "teslemetry" else "TESSIE_SERVER"

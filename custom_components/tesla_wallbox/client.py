@@ -256,6 +256,18 @@ class AccountClient:
             vehicles.append(VehicleInfo(vin, name.strip() or vin, _connection(item.get("state"))))
         return vehicles
 
+    async def metadata(self) -> dict[str, Any]:
+        """Teslemetry's account metadata (its region, and per car whether it streams): a free
+        read. The client keeps its server (Teslemetry's load balancer, or the entry's URL)."""
+        if not isinstance(self.api, Teslemetry):
+            raise TeslaWallboxError("only Teslemetry has account metadata")
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                answer = await self.api.metadata(update_region=False)
+        except (Exception, tfe.TeslaFleetError) as err:
+            raise map_error(err) from err
+        return answer if isinstance(answer, dict) else {}
+
     def vehicle(self, vin: str) -> VehicleClient:
         """The client for one car."""
         reader = VehicleFleet(self.api, vin)

@@ -1,7 +1,9 @@
 """One coordinator per car: polls as policy.py plans and publishes a WallboxState; never wakes.
 
-How each answer changes what is known is fact_updates.py's, what survives a restart storage.py's,
-and the watch that makes stale data unavailable (one log line each way) staleness.py's.
+A car that streams (stream.py) is not polled on a timer: each event of its stream is published at
+once. How each answer or event changes what is known is fact_updates.py's, what survives a restart
+storage.py's, and the watch that makes stale data unavailable (one log line each way)
+staleness.py's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .const import DOMAIN, LOGGER
 from .errors import (
     AuthError,
     CommandProtocolError,
+    PaymentRequiredError,
     RateLimitedError,
     TeslaWallboxError,
     TransientError,
@@ -31,9 +34,15 @@ from .policy import PollFacts, PollKind, PollPlan
 from .poll_timer import PollTimer
 from .projection import Targets
 from .pv_zone import PvZone
-from .repairs import async_delete_command_protocol_issue, async_raise_command_protocol_issue
+from .repairs import (
+    async_delete_command_protocol_issue,
+    async_delete_subscription_issue,
+    async_raise_command_protocol_issue,
+    async_raise_subscription_issue,
+)
 from .staleness import StalenessWatch
 from .storage import CarStore, restore_not_before, restore_state, store_not_before, store_state
+from .stream_data import StreamReading
 from .vehicle_data import ChargeData, Connection, position_of, reply_connection
 from .wallbox import WallboxState
 
@@ -50,6 +59,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         client: VehicleClient,
         store: CarStore,
         name: str,
+        *,
+        streaming: bool = False,  # its data comes from its stream (stream.py feeds it)
     ) -> None:
         super().__init__(
             hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {name}", update_interval=None
@@ -61,11 +72,13 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self._zone = PvZone.from_options(hass, entry.options)
         self.pv_zone = self._zone.entity_id
         not_before = restore_not_before(store, self.vin, self.now(), self.name)
-        self.facts = PollFacts(not_before=not_before)
+        self.streaming = streaming  # never polled on a timer
+        self.facts = PollFacts(not_before=not_before, streaming=streaming)
         self.plan: PollPlan | None = None
         self._targets = Targets()  # the soft target (the charge controller's) and the projection
         self._user_refresh = False
         self._raised_protocol_issue = False  # by a poll; a command's refusal is not ours to clear
+        self._partial: ChargeData | None = None  # streamed charge fields, before a charging state
         self.data = restore_state(store, self.vin, self._zone.contains)
         self._timer = PollTimer(hass, entry, self.name, self.async_refresh)
         self._staleness = StalenessWatch(self, self.settings.stale_after)
@@ -83,9 +96,11 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
 
     @property
     def age(self) -> float | None:
-        """Seconds since the data was last known to be current."""
+        """Seconds since the data was last known to be current (none while the stream is up)."""
         if self.data.confirmed_time is None:
             return None
+        if self._staleness.live:
+            return 0.0
         return max(0.0, self.now() - self.data.confirmed_time)
 
     @property
@@ -114,7 +129,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
                     self.facts, state, connection, now
                 )
                 online = state.connection is Connection.ONLINE
-                wanted = policy.wants_data(now, self.facts, self.settings)
+                known = state.charge is not None
+                wanted = policy.wants_data(now, self.facts, self.settings, charge_known=known)
                 if not (online and user_asked) and not wanted:
                     return self._finish(state, now)
             data = await self.client.data(location=self.pv_zone is not None)
@@ -129,6 +145,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
             )
         except TeslaWallboxError as err:
             self.facts, state = fact_updates.after_failure(self.facts, state, err.key)
+            if isinstance(err, PaymentRequiredError):
+                async_raise_subscription_issue(self.hass, self.config_entry)
             if isinstance(err, RateLimitedError):
                 self._hold_back(err.retry_after)
             elif isinstance(err, CommandProtocolError):
@@ -159,6 +177,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         if self._raised_protocol_issue:
             self._raised_protocol_issue = False
             async_delete_command_protocol_issue(self.hass, self.config_entry)
+        async_delete_subscription_issue(self.hass, self.config_entry)
         store_state(self._store, self.vin, state)
         return state
 
@@ -184,6 +203,31 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self.check_not_rate_limited()
         self._user_refresh = True
         await self.async_refresh()
+
+    # ----- what the car's stream tells us (stream.py) ---------------------------------------
+
+    @callback
+    def async_apply_stream(self, reading: StreamReading) -> None:
+        """An event of the car's stream: what it changed is published at once."""
+        now = self.now()
+        at_pv = self._zone.contains(reading.position_or(self.data.position))
+        outcome = fact_updates.after_stream(
+            self.facts, self.data, reading, at_pv, self._targets, partial=self._partial, now=now
+        )
+        self.facts, self._targets, self._partial = outcome.facts, outcome.targets, outcome.partial
+        if outcome.state is not self.data:
+            store_state(self._store, self.vin, outcome.state)
+            self.async_set_updated_data(outcome.state)
+
+    @callback
+    def async_stream_connection(self, connected: bool) -> None:
+        """The stream connected, or went down: the moment it went down is the last contact."""
+        now = self.now()
+        if self._staleness.live and not connected:
+            self.data = replace(self.data, checked_time=now)
+        self._staleness.live = connected
+        self._staleness.async_check(self.data.checked_time, now)
+        self.async_update_listeners()
 
     # ----- what the charge controller tells us ----------------------------------------------
 

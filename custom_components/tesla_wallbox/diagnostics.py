@@ -63,9 +63,11 @@ async def async_get_config_entry_diagnostics(
         ]
         return async_redact_data({**settings, "stored": stored}, TO_REDACT)
     cars = []
+    stream = entry.runtime_data.stream
     for car in entry.runtime_data.cars.values():
         coordinator = car.coordinator
         state = coordinator.data
+        streamed = stream.car_status(car.vin) if stream and coordinator.streaming else None
         cars.append(
             {
                 "number": car.number,
@@ -87,6 +89,8 @@ async def async_get_config_entry_diagnostics(
                 if car.controller.last_command
                 else None,
                 "billable_today": dict(coordinator.client.calls.counts),
+                "streams": coordinator.streaming,
+                "stream": streamed,
             }
         )
     return async_redact_data({**settings, "cars": cars}, TO_REDACT)

@@ -1,8 +1,8 @@
 """How each answer changes what the coordinator knows: pure, no Home Assistant imports.
 
-A state check, a reply, a refused read, a wake, a command or a failure: each update takes what the
-coordinator knows (PollFacts, which the policy plans from) and what it publishes (WallboxState),
-and gives both back as they are after it; the coordinator applies them.
+A state check, a reply, a stream event, a refused read, a wake, a command or a failure: each update
+takes what the coordinator knows (PollFacts, which the policy plans from) and what it publishes
+(WallboxState), and gives both back as they are after it; the coordinator applies them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from .const import MAX_RETRY_AFTER
 from .policy import PollFacts, PollSettings, refused_read_gap
 from .projection import LevelProjection, Targets, reprojected, target_time
+from .stream_data import StreamReading, charge_after
 from .vehicle_data import ChargeData, Connection
 from .wallbox import WallboxState
 
@@ -167,12 +168,14 @@ def after_command(
         )
     if effect.charge_requested is not None:
         state = replace(state, charge_requested=effect.charge_requested)
+    # A car that streams needs no confirming read: its stream shows what the car did.
+    confirm = effect.confirm and not facts.streaming
     new_facts = replace(
         facts,
         connection=Connection.ONLINE,
         activity_time=now,
         charging=state.charge.charging if state.charge else facts.charging,
-        confirm_at=now + settings.confirm_delay if effect.confirm else facts.confirm_at,
+        confirm_at=now + settings.confirm_delay if confirm else facts.confirm_at,
         target_at=target_at,
     )
     return new_facts, replace(state, connection=Connection.ONLINE, checked_time=now), targets
@@ -189,3 +192,61 @@ def with_soft_target(
     targets = replace(targets, soft_target=soft_target)
     target_at = None if charge is None else target_time(charge, targets, now)
     return replace(facts, target_at=target_at), targets
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOutcome:
+    """What a stream event changed: the facts, the state (the same object when nothing the
+    wallbox shows changed), the targets, and the charge fields heard before any charging state
+    (partial: not enough to show a car yet)."""
+
+    facts: PollFacts
+    state: WallboxState
+    targets: Targets
+    partial: ChargeData | None
+
+
+def _older(time: float | None, than: float | None) -> bool:
+    return time is not None and than is not None and time < than
+
+
+def after_stream(
+    facts: PollFacts,
+    state: WallboxState,
+    reading: StreamReading,
+    at_pv_location: bool | None,
+    targets: Targets,
+    *,
+    partial: ChargeData | None,
+    now: float,
+) -> StreamOutcome:
+    """An event of the car's stream. Its data is the car's at the event's time (never later than
+    now); a connection's first snapshot older than what is known is left out. Any event is
+    contact, as a poll that went through."""
+    if reading.cached and _older(reading.time, state.data_time):
+        reading = replace(reading, charge={}, has_position=False, position=None)
+    if reading.cached and _older(reading.time, state.checked_time):
+        reading = replace(reading, connection=None)
+    new = state
+    charge = charge_after(reading, state.charge or partial)
+    if state.charge is None and charge is not None and charge.charging_state is None:
+        partial, charge = charge, None
+    if charge is not None and charge != state.charge:
+        data_time = now if reading.time is None else min(reading.time, now)
+        new = replace(new.with_charge(charge, now), data_time=data_time)
+        targets = replace(targets, projection=LevelProjection.from_charge(charge, now))
+        facts = replace(
+            facts,
+            connection=Connection.ONLINE,
+            charging=charge.charging,
+            target_at=target_time(charge, targets, now),
+        )
+        partial = None
+    if reading.has_position and reading.position != new.position:
+        new = new.with_position(reading.position, at_pv_location)
+    if reading.connection is not None and reading.connection is not new.connection:
+        new = replace(new, connection=reading.connection)
+        facts = replace(facts, connection=reading.connection)
+    if new is not state:
+        new = replace(new, checked_time=now, confirmed_time=now, last_error=None)
+    return StreamOutcome(facts, new, targets, partial)

@@ -11,8 +11,8 @@ handlers misses the handlers added later (Home Assistant's own, the system log's
 So the redaction sits where every record is made, in the logging module's record factory, once
 per process: each record is rewritten before any handler sees it. Masked are a key in a URL and
 the text of any API key of our entries ("***"), the VINs of our entries in any record and any
-VIN-shaped token (ISO 3779) in the records of tesla_fleet_api and of this integration, and the
-number after any key ending in "latitude" or "longitude" ("***").
+VIN-shaped token (ISO 3779) in the records of tesla_fleet_api, teslemetry_stream and this
+integration, and the number after any key ending in "latitude" or "longitude" ("***").
 
 A VIN keeps its last four characters ("***0001"): our own log lines already name a car by them,
 so a reader can still tell cars apart and match the library's lines to ours, while the
@@ -49,7 +49,7 @@ _VIN = re.compile(
     rf"{_VIN_CHAR}{{{17 - VIN_KEPT}}}(?P<tail>{_VIN_CHAR}{{{VIN_KEPT}}})(?![A-Za-z0-9])"
 )
 # Only these loggers' (and their children's) VIN-shaped tokens are VINs; elsewhere, any id.
-_VIN_LOGGERS = ("tesla_fleet_api", LOGGER.name)
+_VIN_LOGGERS = ("tesla_fleet_api", "teslemetry_stream", LOGGER.name)
 # A key ending in latitude/longitude, quoted or not, then ":" (JSON, repr) or "=" (a State's
 # repr, a query), then a number, quoted or not: the number goes.
 _COORDINATE = re.compile(

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .coordinator import WallboxCoordinator
     from .energy import EnergyCounter
     from .storage import CarStore
+    from .stream import CarStreams
     from .surplus.runner import SurplusRunner
 
 # The instance-wide car numbers, shared by every entry.
@@ -44,6 +45,7 @@ class WallboxRuntime:
     account: AccountClient
     store: CarStore
     cars: dict[str, Car]
+    stream: CarStreams | None = None  # Teslemetry's stream, when a car of the entry streams
 
 
 type WallboxConfigEntry = ConfigEntry[WallboxRuntime]

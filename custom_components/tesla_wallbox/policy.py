@@ -6,6 +6,9 @@ data reads only where they buy something: while charging, to confirm commands, a
 moment a soft target is reached, and once when the car comes online by itself (a plug-in wakes it).
 While the PV controller regulates the charge it knows the current it set, and reads less often.
 
+A car that streams (Teslemetry's stream, stream.py) is never polled on a timer: its stream tells
+every change. It is read only when the user asks, and at set-up while nothing is known about it.
+
 How a state check, a reply, a command or a failure changes the facts it plans from is
 fact_updates.py's.
 """
@@ -88,6 +91,7 @@ class PollFacts:
     data_not_before: float | None = None  # vehicle_data answered 408 although the car was online
     refused_reads: int = 0  # such 408s in a row
     failures: int = 0  # consecutive failed polls
+    streaming: bool = False  # the car's data comes from a stream: nothing is polled on a timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +134,14 @@ MIN_GAP = 5.0
 
 def plan_next(
     now: float, facts: PollFacts, settings: PollSettings, jitter: float = 0.0
-) -> PollPlan:
-    """Plan the next poll, made at `now` right after a poll (or at start-up).
+) -> PollPlan | None:
+    """Plan the next poll, made at `now` right after a poll (or at start-up); None: nothing is
+    polled on a timer (a car that streams).
 
     jitter in [0, 1) stretches a failure back-off by up to a quarter.
     """
+    if facts.streaming:
+        return None
     plan = _plan(now, facts, settings, jitter)
     if facts.not_before is not None and facts.not_before > plan.at:
         return replace(plan, at=facts.not_before, reason=f"{plan.reason}, after Retry-After")
@@ -203,10 +210,15 @@ def _plan_ungated(now: float, facts: PollFacts, settings: PollSettings, jitter: 
     )
 
 
-def wants_data(now: float, facts: PollFacts, settings: PollSettings) -> bool:
-    """After a state check found the car online: is a vehicle_data read worth it now?"""
+def wants_data(
+    now: float, facts: PollFacts, settings: PollSettings, *, charge_known: bool = True
+) -> bool:
+    """After a state check found the car online: is a vehicle_data read worth it now? For a
+    car that streams only while nothing is known about its charge (at set-up)."""
     if facts.connection is not Connection.ONLINE:
         return False
+    if facts.streaming:
+        return not charge_known
     if facts.data_not_before is not None and now < facts.data_not_before:
         return False
     if facts.data_time is None:

@@ -37,12 +37,17 @@ class PollTimer:
     def async_schedule(
         self, now: float, facts: PollFacts, settings: PollSettings
     ) -> PollPlan | None:
-        """Plan the next poll and set the timer for it; None once closed."""
+        """Plan the next poll and set the timer for it; None once closed, or when nothing is
+        polled on a timer (a car that streams)."""
         if self._closed:
             return None
         plan = plan_next(now, facts, settings, jitter=random.random())
         if self._unsub:
             self._unsub()
+            self._unsub = None
+        if plan is None:
+            LOGGER.debug("%s: no timed poll, the stream tells", self.name)
+            return None
         self._unsub = async_track_point_in_utc_time(
             self.hass, self._on_due, dt_util.utc_from_timestamp(plan.at)
         )

@@ -1,7 +1,8 @@
-"""Repair issues: a car that refuses our requests until the user pairs a key or uses a proxy.
+"""Repair issues: a car that refuses our requests until the user pairs a key or uses a proxy, and
+an account that must pay first.
 
 Raised by whoever meets the refusal (the charge controller for commands, the coordinator while
-polling) and deleted after the next request that goes through.
+polling, the stream when it cannot connect) and deleted after the next request that goes through.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ DOCS_URL = "https://tesla-wallbox.github.io/tesla-wallbox/"
 COMMAND_PROTOCOL_URL = f"{DOCS_URL}repairs/command_protocol_required/"
 KEY_NOT_PAIRED_URL = f"{DOCS_URL}repairs/key_not_paired/"
 KEY_NOT_PAIRED_NO_DOMAIN_URL = f"{DOCS_URL}repairs/key_not_paired_no_domain/"
+SUBSCRIPTION_REQUIRED_URL = f"{DOCS_URL}repairs/subscription_required/"
 
 
 def command_protocol_issue_id(entry: ConfigEntry) -> str:
@@ -80,3 +82,30 @@ def async_raise_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) ->
 def async_delete_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """A signed command went through: the key is paired now."""
     ir.async_delete_issue(hass, DOMAIN, key_not_paired_issue_id(entry))
+
+
+def subscription_issue_id(entry: ConfigEntry) -> str:
+    """The id of an entry's "the Tesla API wants payment first" issue."""
+    return f"subscription_required_{entry.entry_id}"
+
+
+@callback
+def async_raise_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A 402 while polling, or a stream that cannot connect for want of a subscription."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        subscription_issue_id(entry),
+        is_fixable=False,
+        is_persistent=False,
+        learn_more_url=SUBSCRIPTION_REQUIRED_URL,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="subscription_required",
+        translation_placeholders={"title": entry.title},
+    )
+
+
+@callback
+def async_delete_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A data read went through, or the stream connected: the account is paid for."""
+    ir.async_delete_issue(hass, DOMAIN, subscription_issue_id(entry))

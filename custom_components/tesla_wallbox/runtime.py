@@ -12,7 +12,7 @@ import aiohttp
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_TOKEN, CONF_VERIFY_SSL, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
@@ -32,9 +32,12 @@ from .const import (
 from .control import ChargeController
 from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
-from .errors import AuthError, TeslaWallboxError, TransientError
+from .errors import AuthError, PaymentRequiredError, TeslaWallboxError, TransientError
 from .models import Car, WallboxConfigEntry, WallboxRuntime, car_numbers
+from .repairs import async_raise_subscription_issue
 from .storage import CALLS_KEY, CarStore
+from .stream import CarStreams
+from .stream_data import TeslemetryAccount, account_of
 from .surplus.runner import SurplusRunner
 
 
@@ -120,9 +123,32 @@ async def async_connect(hass: HomeAssistant, entry: ConfigEntry) -> Connect:
     )
 
 
+async def _teslemetry_account(
+    hass: HomeAssistant, entry: ConfigEntry, account: AccountClient
+) -> TeslemetryAccount | None:
+    """Teslemetry's metadata, read once at set-up: the stream's server and which cars stream
+    (None for the other backends, which have no stream)."""
+    if Backend(entry.data[CONF_BACKEND]) is not Backend.TESLEMETRY:
+        return None
+    try:
+        return account_of(await account.metadata())
+    except AuthError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except TeslaWallboxError as err:
+        key = "cannot_connect"
+        if isinstance(err, PaymentRequiredError):
+            async_raise_subscription_issue(hass, entry)
+            key = err.key
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key=key) from err
+
+
 async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) -> WallboxRuntime:
-    """Build the clients, coordinators and controllers, and poll each car once."""
-    account = account_client(hass, entry.data, await async_connect(hass, entry))
+    """Build the clients, coordinators and controllers, and poll each car once; start the
+    stream of the cars that stream."""
+    connect = await async_connect(hass, entry)
+    account = account_client(hass, entry.data, connect)
     try:
         await account.load_private_key()
     except TeslaWallboxError as err:
@@ -131,6 +157,7 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
             translation_key="private_key",
             translation_placeholders={"detail": err.detail},
         ) from err
+    teslemetry = await _teslemetry_account(hass, entry, account)
     store = CarStore(hass, entry.entry_id)
     await store.async_load()
     entry.async_on_unload(store.async_flush)
@@ -140,7 +167,8 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         client = account.vehicle(vin)
         _keep_calls(client, store)
         name = names.get(vin, vin)
-        coordinator = WallboxCoordinator(hass, entry, client, store, name)
+        streams = teslemetry is not None and teslemetry.streams(vin)
+        coordinator = WallboxCoordinator(hass, entry, client, store, name, streaming=streams)
         controller = ChargeController(hass, entry, coordinator, client, store)
         number = await car_numbers(hass).async_number(vin)
         energy = EnergyCounter(coordinator, store)
@@ -161,4 +189,11 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         entry.async_on_unload(
             hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _shutdown_listener(car.controller))
         )
-    return WallboxRuntime(account, store, cars)
+    streaming = {vin: car.coordinator for vin, car in cars.items() if car.coordinator.streaming}
+    stream = None
+    if teslemetry is not None and streaming:
+        stream = CarStreams(
+            hass, entry, account, connect.token, server=teslemetry.server, coordinators=streaming
+        )
+        stream.async_start()
+    return WallboxRuntime(account, store, cars, stream)

@@ -1,5 +1,10 @@
 """The staleness watch of one car: its entities go unavailable once the last contact is older
-than stale_after, with one log line when that happens and one when contact is back."""
+than stale_after, with one log line when that happens and one when contact is back.
+
+While the car's stream is up (live), contact is continuous: an asleep car sends nothing, and the
+stream would tell if it woke. When the stream goes down, the coordinator takes that moment as the
+last contact, so stale_after counts from when the stream was last known good.
+"""
 
 from __future__ import annotations
 
@@ -26,15 +31,18 @@ class StalenessWatch:
         self.stale_after = stale_after
         self._was_stale = False
         self._unsub: CALLBACK_TYPE | None = None
+        self.live = False  # the car's stream is up
 
     def stale(self, now: float) -> bool:
         """Whether the published state's last contact is older than stale_after."""
-        return is_stale(now, self._coordinator.data.checked_time, self.stale_after)
+        return not self.live and is_stale(
+            now, self._coordinator.data.checked_time, self.stale_after
+        )
 
     @callback
     def async_check(self, checked_time: float | None, now: float) -> None:
         """After a poll (of a state not published yet): log a change, and time the next one."""
-        stale = is_stale(now, checked_time, self.stale_after)
+        stale = not self.live and is_stale(now, checked_time, self.stale_after)
         name = self._coordinator.name
         if stale and not self._was_stale and checked_time is not None:
             LOGGER.warning(
@@ -46,7 +54,7 @@ class StalenessWatch:
             LOGGER.info("Contact with %s is back", name)
         self._was_stale = stale
         self.async_cancel()
-        if not stale and checked_time is not None:
+        if not stale and not self.live and checked_time is not None:
             self._unsub = async_track_point_in_utc_time(
                 self._coordinator.hass,
                 self._on_stale_due,

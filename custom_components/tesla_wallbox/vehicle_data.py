@@ -81,6 +81,7 @@ class ChargeData:
     minutes_to_full_charge: int | None = None
     fast_charger_present: bool | None = None
     fast_charger_type: str | None = None
+    charge_port_door_open: bool | None = None
 
     @classmethod
     def from_reply(cls, section: Any) -> ChargeData | None:
@@ -111,6 +112,7 @@ class ChargeData:
             minutes_to_full_charge=_int(charge_state.get("minutes_to_full_charge")),
             fast_charger_present=_bool(charge_state.get("fast_charger_present")),
             fast_charger_type=_str(charge_state.get("fast_charger_type")),
+            charge_port_door_open=_bool(charge_state.get("charge_port_door_open")),
         )
 
     def as_dict(self) -> dict[str, Any]:

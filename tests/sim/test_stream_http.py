@@ -116,6 +116,20 @@ async def test_raw_events_and_a_clean_end(sim: Simulator, session: aiohttp.Clien
         assert (await response.content.read()).strip() == b""  # and the response is over
 
 
+async def test_a_raw_line_ignores_the_topics(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """A line that is not an event has no topic: it reaches a stream that asked for some."""
+    vin = sim.vehicle(1).vin
+    async with session.get(
+        f"{sim.url}/sse/{vin}?topics=state&cache=false", headers=AUTH
+    ) as response:
+        await sim.stream.wait_for_connections()
+        assert sim.stream.send_malformed(vin) == 1
+        assert (await read_line(response)).startswith(b'data: {"vin"')
+        assert sim.stream.send_raw("data: x", "5YJ3OTHERCAR00001") == 0  # not this car's stream
+
+
 @pytest.mark.parametrize(
     ("query", "headers", "status", "error"),
     [
