@@ -40,6 +40,7 @@ import teslemetry_stream.stream as library
 
 from custom_components.tesla_wallbox import stream as stream_module
 from custom_components.tesla_wallbox.const import (
+    CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
     CONF_BACKEND,
     CONF_PV_ZONE,
@@ -520,6 +521,42 @@ async def test_commands_work_and_the_stream_shows_what_they_did(
     assert reads(sim, "command") == 2
     assert (reads(sim, "state"), reads(sim, "data")) == (1, 1)
     assert data.facts.confirm_at is None
+
+
+@pytest.mark.parametrize("vehicle_configs", [CHARGING])
+@pytest.mark.parametrize(
+    "entry_options",
+    [{CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY, CONF_ALLOW_LOW_TARGET: True}],
+)
+@pytest.mark.usefixtures("no_read_timeout")
+async def test_a_failing_soft_target_stop_is_not_resent_with_every_event(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream brings new data every few seconds: a stop at the soft target that keeps failing
+    is tried again a few minutes apart, not once per event (each try is a billed command)."""
+    await connected(init_integration)
+    vin = sim.vehicle(1).vin
+    sim.faults.add(status=503, path="/command/charge_stop", count=None)
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: entity_id(hass, "number", vin, "charge_limit"), "value": 21},
+        blocking=True,
+    )
+    events = sum(runtime(init_integration).stream.events.values())  # type: ignore[union-attr]
+    await advance(hass, freezer, sim, 30 * 60, step=30)
+    await hass.async_block_till_done()
+    stream = runtime(init_integration).stream
+    assert stream is not None
+    assert sum(stream.events.values()) - events > 30  # the stream went on all the while
+    # Each failed try logs one warning.
+    tries = caplog.text.count("Could not stop charging at the soft target")
+    assert 1 <= tries <= 30 * 60 / 300 + 1
+    assert sim.vehicle(1).charging_state == "Charging"
 
 
 @pytest.mark.parametrize("vehicle_configs", [UNPLUGGED])

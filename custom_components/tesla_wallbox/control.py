@@ -46,6 +46,9 @@ from .storage import LAST_COMMAND_KEY, SOFT_TARGET_KEY, CarStore
 from .vehicle_data import STOPPED
 from .wallbox import soft_target_reached
 
+# The least time between two attempts to stop at the soft target.
+SOFT_STOP_RETRY_S = 300.0
+
 
 class ChargeController:
     """The one way to change charging on a car."""
@@ -72,6 +75,7 @@ class ChargeController:
         self.soft_target: int | None = self._stored_soft_target()
         coordinator.set_soft_target(self.soft_target)
         self._soft_stop_for: float | None = None  # data time a soft-target stop was sent for
+        self._soft_stop_at: float | None = None  # when it was sent
         self._running: set[asyncio.Task[Any]] = set()
         self._wake_up: asyncio.Task[None] | None = None  # one at a time, whoever asks
         self._closed = False
@@ -261,9 +265,14 @@ class ChargeController:
         state = self.coordinator.data
         if not soft_stop_due(state.charge, self.soft_target) or self._lock.locked():
             return
-        if self._soft_stop_for == state.data_time:
-            return  # one attempt per read: a failure is not retried in a loop
-        self._soft_stop_for = state.data_time
+        now = self.coordinator.now()
+        if self._soft_stop_for == state.data_time or (
+            self._soft_stop_at is not None and now - self._soft_stop_at < SOFT_STOP_RETRY_S
+        ):
+            # One attempt per read, and a few minutes apart: a failure is not retried in a loop,
+            # not even when a stream brings new data every few seconds.
+            return
+        self._soft_stop_for, self._soft_stop_at = state.data_time, now
         self._entry.async_create_background_task(
             self.hass, self._soft_stop(), f"{DOMAIN} soft target stop {self.vin[-4:]}"
         )
