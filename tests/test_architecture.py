@@ -21,6 +21,7 @@ PURE = (
     "fact_updates",
     "policy",
     "projection",
+    "stream_data",
     "vehicle_data",
     "wallbox",
     "api.goe_keys",
