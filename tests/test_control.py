@@ -628,10 +628,14 @@ async def test_scope_and_payment_errors_are_named(
     assert err.value.translation_key == key
     assert words in str(err.value)  # the translated message, not the generic one
     assert sim.ledger.count("command") == 1  # not retried
-    assert (
-        ir.async_get(hass).async_get_issue(DOMAIN, f"command_protocol_{init_integration.entry_id}")
-        is None
-    )
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"command_protocol_{init_integration.entry_id}") is None
+    # A 402 raises the repair issue a 402 while polling raises; the next command through clears it.
+    subscription = f"subscription_required_{init_integration.entry_id}"
+    assert (issues.async_get_issue(DOMAIN, subscription) is not None) is (status == 402)
+    sim.faults.clear()
+    await switch(hass, entity_id(hass, "switch", vin, "charging"), True)
+    assert issues.async_get_issue(DOMAIN, subscription) is None
 
 
 def test_a_stored_command_record_that_is_not_one_is_forgotten() -> None:

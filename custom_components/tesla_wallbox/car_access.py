@@ -20,14 +20,17 @@ from .errors import (
     AuthError,
     CommandProtocolError,
     KeyNotPairedError,
+    PaymentRequiredError,
     TeslaWallboxError,
     VehicleUnavailableError,
 )
 from .repairs import (
     async_delete_command_protocol_issue,
     async_delete_key_not_paired_issue,
+    async_delete_subscription_issue,
     async_raise_command_protocol_issue,
     async_raise_key_not_paired_issue,
+    async_raise_subscription_issue,
     pairing_url,
 )
 from .vehicle_data import Connection
@@ -127,6 +130,7 @@ class CarAccess:
         # The car took a command from us: whatever refused our key before is solved.
         async_delete_command_protocol_issue(self.hass, self._entry)
         async_delete_key_not_paired_issue(self.hass, self._entry)
+        async_delete_subscription_issue(self.hass, self._entry)
         if not outcome.result and outcome.reason not in _SUCCESS_REASONS[name]:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -174,6 +178,8 @@ class CarAccess:
             self._entry.async_start_reauth(self.hass)
         elif isinstance(err, CommandProtocolError):
             async_raise_command_protocol_issue(self.hass, self._entry)
+        elif isinstance(err, PaymentRequiredError):
+            async_raise_subscription_issue(self.hass, self._entry)
         elif isinstance(err, KeyNotPairedError):
             async_raise_key_not_paired_issue(self.hass, self._entry)
             url = pairing_url(self._entry) or PAIRING_URL.format(domain="<your app's domain>")

@@ -91,7 +91,8 @@ def subscription_issue_id(entry: ConfigEntry) -> str:
 
 @callback
 def async_raise_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """A 402 while polling, or a stream that cannot connect for want of a subscription."""
+    """A 402 while polling or on a command, or a stream that cannot connect for want of a
+    subscription."""
     ir.async_create_issue(
         hass,
         DOMAIN,
