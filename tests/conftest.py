@@ -118,23 +118,35 @@ def entry_options() -> dict[str, Any]:
     return {CONF_PV_ZONE: "zone.home", CONF_API_KEY: API_KEY}
 
 
-@pytest.fixture
-def config_entry(sim: Simulator, entry_options: dict[str, Any]) -> MockConfigEntry:
-    """A custom-server entry for every simulated car."""
+def sim_entry(
+    sim: Simulator,
+    options: dict[str, Any],
+    *,
+    backend: str = "custom",
+    title: str = "Simulated cars",
+    unique_id: str = "sim-account",
+) -> MockConfigEntry:
+    """An entry of the backend for every simulated car, its server the simulator (CONF_URL)."""
     vins = list(sim.vehicles)
     return MockConfigEntry(
         domain=DOMAIN,
-        title="Simulated cars",
-        unique_id="sim-account",
+        title=title,
+        unique_id=unique_id,
         data={
-            CONF_BACKEND: "custom",
+            CONF_BACKEND: backend,
             CONF_URL: sim.url,
             CONF_TOKEN: TOKEN,
             CONF_VINS: vins,
             CONF_VEHICLES: {vin: sim.vehicles[vin].display_name for vin in vins},
         },
-        options=entry_options,
+        options=options,
     )
+
+
+@pytest.fixture
+def config_entry(sim: Simulator, entry_options: dict[str, Any]) -> MockConfigEntry:
+    """A custom-server entry for every simulated car."""
+    return sim_entry(sim, entry_options)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import aiohttp
 import freezegun.api
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, CONF_TOKEN, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -42,12 +42,8 @@ from custom_components.tesla_wallbox import stream as stream_module
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
-    CONF_BACKEND,
     CONF_PV_ZONE,
     CONF_STALE_AFTER,
-    CONF_URL,
-    CONF_VEHICLES,
-    CONF_VINS,
     DOMAIN,
 )
 from custom_components.tesla_wallbox.coordinator import WallboxCoordinator
@@ -55,7 +51,7 @@ from custom_components.tesla_wallbox.models import WallboxRuntime
 from custom_components.tesla_wallbox.repairs import subscription_issue_id
 from fleet_sim import SimClock, Simulator, VehicleConfig
 
-from .conftest import API_KEY, HOME, TOKEN, assert_no_traceback, entity_id
+from .conftest import API_KEY, HOME, assert_no_traceback, entity_id, sim_entry
 
 CHARGING = [
     VehicleConfig(
@@ -100,19 +96,12 @@ def config_entry(
 ) -> MockConfigEntry:
     """A Teslemetry entry for every simulated car, its REST server the simulator (CONF_URL) and
     its stream the simulator's (teslemetry_hosts)."""
-    vins = list(sim.vehicles)
-    return MockConfigEntry(
-        domain=DOMAIN,
+    return sim_entry(
+        sim,
+        entry_options,
+        backend="teslemetry",
         title="Teslemetry cars",
         unique_id="sim-teslemetry-account",
-        data={
-            CONF_BACKEND: "teslemetry",
-            CONF_URL: sim.url,
-            CONF_TOKEN: TOKEN,
-            CONF_VINS: vins,
-            CONF_VEHICLES: {vin: sim.vehicles[vin].display_name for vin in vins},
-        },
-        options=entry_options,
     )
 
 

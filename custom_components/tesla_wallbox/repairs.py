@@ -21,6 +21,28 @@ KEY_NOT_PAIRED_NO_DOMAIN_URL = f"{DOCS_URL}repairs/key_not_paired_no_domain/"
 SUBSCRIPTION_REQUIRED_URL = f"{DOCS_URL}repairs/subscription_required/"
 
 
+@callback
+def _raise(
+    hass: HomeAssistant,
+    issue_id: str,
+    translation_key: str,
+    learn_more_url: str,
+    placeholders: dict[str, str],
+) -> None:
+    """Raise one of our issues: an error the user must fix, gone by itself once it is fixed."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        learn_more_url=learn_more_url,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
+
+
 def command_protocol_issue_id(entry: ConfigEntry) -> str:
     """The id of an entry's "signed commands required / virtual key not paired" issue."""
     return f"command_protocol_{entry.entry_id}"
@@ -29,16 +51,12 @@ def command_protocol_issue_id(entry: ConfigEntry) -> str:
 @callback
 def async_raise_command_protocol_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """The car wants signed commands or does not know our key: tell the user how to fix it."""
-    ir.async_create_issue(
+    _raise(
         hass,
-        DOMAIN,
         command_protocol_issue_id(entry),
-        is_fixable=False,
-        is_persistent=False,
-        learn_more_url=COMMAND_PROTOCOL_URL,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="command_protocol_required",
-        translation_placeholders={"title": entry.title},
+        "command_protocol_required",
+        COMMAND_PROTOCOL_URL,
+        {"title": entry.title},
     )
 
 
@@ -65,16 +83,12 @@ def key_not_paired_issue_id(entry: ConfigEntry) -> str:
 def async_raise_key_not_paired_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """The car refused a signed command: its key is not paired. Say exactly where to pair it."""
     url = pairing_url(entry)
-    ir.async_create_issue(
+    _raise(
         hass,
-        DOMAIN,
         key_not_paired_issue_id(entry),
-        is_fixable=False,
-        is_persistent=False,
-        learn_more_url=KEY_NOT_PAIRED_URL if url else KEY_NOT_PAIRED_NO_DOMAIN_URL,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="key_not_paired" if url else "key_not_paired_no_domain",
-        translation_placeholders={"title": entry.title, "url": url or ""},
+        "key_not_paired" if url else "key_not_paired_no_domain",
+        KEY_NOT_PAIRED_URL if url else KEY_NOT_PAIRED_NO_DOMAIN_URL,
+        {"title": entry.title, "url": url or ""},
     )
 
 
@@ -93,16 +107,12 @@ def subscription_issue_id(entry: ConfigEntry) -> str:
 def async_raise_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """A 402 while polling or on a command, or a stream that cannot connect for want of a
     subscription."""
-    ir.async_create_issue(
+    _raise(
         hass,
-        DOMAIN,
         subscription_issue_id(entry),
-        is_fixable=False,
-        is_persistent=False,
-        learn_more_url=SUBSCRIPTION_REQUIRED_URL,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="subscription_required",
-        translation_placeholders={"title": entry.title},
+        "subscription_required",
+        SUBSCRIPTION_REQUIRED_URL,
+        {"title": entry.title},
     )
 
 
