@@ -26,6 +26,7 @@ from .const import API_KEY, AWAY, HOME, PLUGGED_AT_HOME
 STATUS_FIELDS = {
     "status", "soc", "targetsoc", "targetamp", "maxamp", "amps", "volts", "power", "phases", "energy",
     "car", "vin", "name", "state", "plugged", "pv_location", "updated", "age", "command",
+    "data_path", "command_path", "bluetooth",
 }  # fmt: skip
 
 
@@ -104,6 +105,8 @@ async def test_list_and_status(client: TestClient, sim: Simulator) -> None:
     assert body["updated"].endswith("+00:00")
     assert body["age"] >= 0
     assert body["command"] is None
+    # Over the cloud, and no Bluetooth for this car.
+    assert (body["data_path"], body["command_path"], body["bluetooth"]) == ("cloud", None, None)
 
 
 @pytest.mark.parametrize("vehicle_configs", [PLUGGED])

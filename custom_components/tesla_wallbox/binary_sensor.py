@@ -1,4 +1,5 @@
-"""Binary sensors: is a cable plugged in, is the car at the PV location."""
+"""Binary sensors: is a cable plugged in, is the car at the PV location, is charging allowed, is
+the car in Bluetooth range."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -46,6 +48,16 @@ BINARY_SENSORS: tuple[WallboxBinarySensorDescription, ...] = (
         # The PV location may be left empty: then no car is ever at it.
         has_fn=lambda entry: bool(entry.options.get(CONF_PV_ZONE, DEFAULT_PV_ZONE)),
         is_on_fn=lambda car: car.coordinator.data.at_pv_location,
+    ),
+    WallboxBinarySensorDescription(
+        # In range of Home Assistant's Bluetooth (an adapter or a proxy): free and local.
+        key="bluetooth",
+        translation_key="bluetooth",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        needs_car_data=False,
+        car_fn=lambda car: car.bluetooth is not None,
+        is_on_fn=lambda car: car.bluetooth_in_range,
     ),
     WallboxBinarySensorDescription(
         # Charging allowed, as a wallbox's enable switch shows it (evcc's "enabled").

@@ -144,7 +144,7 @@ class CarAccess:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wake_timeout
         try:
-            connection = await self._client.wake()
+            connection = await self._client.wake(self.wake_timeout)
             while connection is not Connection.ONLINE:
                 if loop.time() + WAKE_POLL_INTERVAL > deadline:
                     timeout = str(round(self.wake_timeout))

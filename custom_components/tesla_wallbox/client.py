@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import datetime as dt
 import os
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import aiohttp
+from cryptography.hazmat.primitives.asymmetric import ec
 from tesla_fleet_api import TeslaFleetApi, Teslemetry, Tessie, exceptions as tfe
 from tesla_fleet_api.tesla import VehicleFleet
 
@@ -27,10 +28,19 @@ from .const import (
     TESSIE_SERVER,
     Backend,
 )
-from .errors import TeslaWallboxError, map_error
+from .errors import TeslaWallboxError, VehicleUnavailableError, map_error
 from .vehicle_data import Connection
 
+if TYPE_CHECKING:
+    from .ble_client import BluetoothCar
+
 REQUEST_TIMEOUT = 30.0
+# Which way an answer came: over Bluetooth (free), from the cloud, or in Teslemetry's stream.
+type Path = Literal["bluetooth", "cloud", "stream"]
+BLUETOOTH: Final = "bluetooth"
+CLOUD: Final = "cloud"
+# How the free Bluetooth requests are counted beside the billed ones (they cost nothing).
+BLUETOOTH_CATEGORY: Final = "bluetooth_{}"
 
 
 def _billed(status: Any) -> bool:
@@ -113,7 +123,13 @@ def _connection(value: Any) -> Connection | None:
 
 
 class VehicleClient:
-    """Reads and commands for one car, each counted and mapped to our errors."""
+    """Reads and commands for one car, each counted and mapped to our errors.
+
+    With a Bluetooth path (`local`, set when the user paired the car over BLE), every request goes
+    over BLE first while Home Assistant sees the car, and to the cloud only when BLE cannot serve
+    it (out of range, a lost link or answer). What the car itself says over BLE (asleep, a
+    refused command) is its answer: the cloud is not asked again.
+    """
 
     def __init__(
         self,
@@ -127,6 +143,10 @@ class VehicleClient:
         self._command_vehicle = command_vehicle
         self._today = today
         self.calls = CallCounter()
+        self.local: BluetoothCar | None = None
+        # The way the last data and the last command went (None: none yet).
+        self.data_path: Path | None = None
+        self.command_path: Path | None = None
 
     def restore_calls(self, stored: Any) -> None:
         """Take back today's billable counts from the store (a new day starts from zero)."""
@@ -149,42 +169,89 @@ class VehicleClient:
         response = answer.get("response") if isinstance(answer, dict) else None
         return response if isinstance(response, dict) else {}
 
+    async def _over_bluetooth[T](
+        self, category: str, request: Callable[[BluetoothCar], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        """Try a request over BLE: (True, answer) when BLE served it, (False, None) when the
+        cloud must. A sleeping car (VehicleUnavailableError) is BLE's answer and passes."""
+        local = self.local
+        if local is None or not local.in_range:
+            return False, None
+        try:
+            answer = await request(local)
+        except VehicleUnavailableError:
+            self.calls.record(BLUETOOTH_CATEGORY.format(category), self._today())
+            raise
+        except TeslaWallboxError as err:
+            if err.key != "bluetooth_unreachable":
+                raise
+            return False, None
+        self.calls.record(BLUETOOTH_CATEGORY.format(category), self._today())
+        return True, answer
+
     async def state(self) -> Connection | None:
-        """The car's connectivity from the vehicle endpoint (never wakes the car)."""
+        """The car's connectivity (never wakes the car): over BLE from the security computer,
+        else from the cloud's vehicle endpoint."""
+        served, connection = await self._over_bluetooth("state", lambda car: car.state())
+        if served:
+            return connection
         response = await self._call("state", self._vehicle.vehicle())
         return _connection(response.get("state"))
 
     async def data(self, *, location: bool) -> dict[str, Any]:
         """vehicle_data with charge_state and drive_state (location_data only when asked)."""
+        served, answer = await self._over_bluetooth("data", lambda car: car.data(location=location))
+        if served and answer is not None:
+            self.data_path = BLUETOOTH
+            return answer
         endpoints = ["charge_state", "drive_state"]
         if location:
             endpoints.append("location_data")
-        return await self._call("data", self._vehicle.vehicle_data(endpoints=endpoints))
+        answer = await self._call("data", self._vehicle.vehicle_data(endpoints=endpoints))
+        self.data_path = CLOUD
+        return answer
 
-    async def wake(self) -> Connection | None:
-        """Ask the car to wake; it comes online some seconds later."""
+    async def wake(self, wait_s: float = REQUEST_TIMEOUT) -> Connection | None:
+        """Wake the car: over BLE (free, it waits until the car answers), else ask the cloud
+        (billed; the car comes online some seconds later)."""
+        served, connection = await self._over_bluetooth("wake", lambda car: car.wake(wait_s))
+        if served:
+            return connection
         response = await self._call("wake", self._vehicle.wake_up())
         return _connection(response.get("state"))
 
-    async def _command(self, request: Awaitable[dict[str, Any]]) -> CommandOutcome:
-        response = await self._call("command", request)
+    async def _command(
+        self, name: str, args: tuple[int, ...], request: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> CommandOutcome:
+        served, answer = await self._over_bluetooth("command", lambda car: car.command(name, *args))
+        if served and answer is not None:
+            self.command_path = BLUETOOTH
+            return CommandOutcome(bool(answer.get("result")), str(answer.get("reason") or ""))
+        # Over BLE a lost ack leaves open whether the car took it: sending it again is safe, as
+        # each of these commands asks for a state, not a change.
+        response = await self._call("command", request())
+        self.command_path = CLOUD
         return CommandOutcome(bool(response.get("result")), str(response.get("reason") or ""))
 
     async def charge_start(self) -> CommandOutcome:
         """Start charging."""
-        return await self._command(self._command_vehicle.charge_start())
+        return await self._command("charge_start", (), self._command_vehicle.charge_start)
 
     async def charge_stop(self) -> CommandOutcome:
         """Stop charging."""
-        return await self._command(self._command_vehicle.charge_stop())
+        return await self._command("charge_stop", (), self._command_vehicle.charge_stop)
 
     async def set_charging_amps(self, amps: int) -> CommandOutcome:
         """Set the charging current."""
-        return await self._command(self._command_vehicle.set_charging_amps(amps))
+        return await self._command(
+            "set_charging_amps", (amps,), lambda: self._command_vehicle.set_charging_amps(amps)
+        )
 
     async def set_charge_limit(self, percent: int) -> CommandOutcome:
         """Set the car's charge limit (50-100)."""
-        return await self._command(self._command_vehicle.set_charge_limit(percent))
+        return await self._command(
+            "set_charge_limit", (percent,), lambda: self._command_vehicle.set_charge_limit(percent)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +302,13 @@ class AccountClient:
         except (Exception, tfe.TeslaFleetError) as err:
             raise TeslaWallboxError(f"private key not usable: {type(err).__name__}") from err
         self._signing = True
+
+    @property
+    def signing_key(self) -> ec.EllipticCurvePrivateKey | None:
+        """The key commands are signed with here (Fleet with the user's key), else None."""
+        if not self._signing:
+            return None
+        return self._command_api.private_key
 
     async def list_vehicles(self) -> list[VehicleInfo]:
         """The cars on the account (a free read that never wakes them)."""

@@ -41,6 +41,8 @@ CONF_STALE_AFTER: Final = "stale_after"
 CONF_WAKE_TIMEOUT: Final = "wake_timeout"
 CONF_ALLOW_LOW_TARGET: Final = "allow_low_target"
 CONF_API_KEY: Final = "api_key"
+# The cars paired over Bluetooth: {vin: BLE address}.
+CONF_BLUETOOTH: Final = "bluetooth"
 
 DEFAULT_PV_ZONE: Final = "zone.home"
 DEFAULT_CHARGING_INTERVAL: Final = 600

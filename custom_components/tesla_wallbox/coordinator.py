@@ -216,6 +216,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         )
         self.facts, self._targets, self._partial = outcome.facts, outcome.targets, outcome.partial
         if outcome.state is not self.data:
+            self.client.data_path = "stream"
             store_state(self._store, self.vin, outcome.state)
             self.async_set_updated_data(outcome.state)
 

@@ -18,7 +18,7 @@ from .models import Car, WallboxConfigEntry
 _MODELS = {"S": "Model S", "3": "Model 3", "X": "Model X", "Y": "Model Y", "C": "Cybertruck"}
 
 
-def _always(entry: WallboxConfigEntry) -> bool:
+def _always(_owner: object) -> bool:
     return True
 
 
@@ -32,6 +32,8 @@ class WallboxEntityDescription(EntityDescription):
     follows_pv: bool = False
     # Whether the entry's options give the entity a meaning (no PV figures without a grid sensor).
     has_fn: Callable[[WallboxConfigEntry], bool] = _always
+    # Whether the car gives it a meaning (no Bluetooth entity for a car not paired over BLE).
+    car_fn: Callable[[Car], bool] = _always
 
 
 class WallboxEntity(CoordinatorEntity[WallboxCoordinator]):
@@ -80,23 +82,24 @@ def add_car_entities[DescriptionT: WallboxEntityDescription](
     set-up does). An entity the options no longer have leaves the entity registry: it would only
     stay there as "no longer provided" until the options changed back."""
     described = tuple(descriptions)
-    wanted = tuple(description for description in described if description.has_fn(entry))
-    dropped = {description.key for description in described if description not in wanted}
+    wanted: list[WallboxEntity] = []
+    dropped: list[tuple[Car, str]] = []
+    for car in entry.runtime_data.cars.values():
+        for description in described:
+            if description.has_fn(entry) and description.car_fn(car):
+                wanted.append(entity_class(car, description))
+            else:
+                dropped.append((car, description.key))
     if dropped:
-        _remove_entities(entry, dropped)
-    async_add_entities(
-        entity_class(car, description)
-        for car in entry.runtime_data.cars.values()
-        for description in wanted
-    )
+        _remove_entities(dropped)
+    async_add_entities(wanted)
 
 
-def _remove_entities(entry: WallboxConfigEntry, keys: set[str]) -> None:
-    """Remove this platform's registry entries of the given description keys, for every car."""
+def _remove_entities(dropped: Iterable[tuple[Car, str]]) -> None:
+    """Remove this platform's registry entries of the given cars and description keys."""
     platform = entity_platform.async_get_current_platform()
     registry = er.async_get(platform.hass)
-    for car in entry.runtime_data.cars.values():
-        for key in keys:
-            entity_id = registry.async_get_entity_id(platform.domain, DOMAIN, f"{car.vin}_{key}")
-            if entity_id is not None:
-                registry.async_remove(entity_id)
+    for car, key in dropped:
+        entity_id = registry.async_get_entity_id(platform.domain, DOMAIN, f"{car.vin}_{key}")
+        if entity_id is not None:
+            registry.async_remove(entity_id)

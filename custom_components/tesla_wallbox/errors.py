@@ -1,6 +1,6 @@
 """Our own exceptions, and the translation of every error tesla_fleet_api or aiohttp raises into
-one of them (with a 429's Retry-After in seconds). Besides client.py, the only module that imports
-tesla_fleet_api.
+one of them (with a 429's Retry-After in seconds). Besides client.py and ble_client.py, the only
+module that imports tesla_fleet_api.
 """
 
 from __future__ import annotations
@@ -96,6 +96,12 @@ class TransientError(TeslaWallboxError):
     """5xx, timeouts and dropped connections: try again later."""
 
     key = "cannot_connect"
+
+
+class BluetoothUnreachableError(TeslaWallboxError):
+    """Bluetooth could not serve the request (out of range, link lost, no answer): ask the cloud."""
+
+    key = "bluetooth_unreachable"
 
 
 class MissingScopeError(TeslaWallboxError):

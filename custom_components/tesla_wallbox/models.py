@@ -36,6 +36,13 @@ class Car:
     controller: ChargeController
     energy: EnergyCounter
     surplus: SurplusRunner
+    bluetooth: str | None = None  # the BLE address, when the car is paired over Bluetooth
+
+    @property
+    def bluetooth_in_range(self) -> bool:
+        """Whether Home Assistant sees the car over Bluetooth now (False without Bluetooth)."""
+        local = self.coordinator.client.local
+        return local is not None and local.in_range
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The options flow: general options (PV zone, polling, low targets, API key) and PV charging."""
+"""The options flow: general options (PV zone, polling, low targets, API key), PV charging and
+Bluetooth."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .const import (
     CONF_MAX_AMPS,
     CONF_PV_ZONE,
 )
+from .flow_bluetooth import BluetoothOptionsMixin
 from .flow_schemas import (
     CONF_REGENERATE_API_KEY,
     general_options_schema,
@@ -24,12 +26,13 @@ from .flow_schemas import (
 from .surplus.runner import surplus_settings
 
 
-class WallboxOptionsFlow(OptionsFlowWithReload):
-    """General options (PV zone, polling, low targets, API key) and PV surplus charging."""
+class WallboxOptionsFlow(BluetoothOptionsMixin, OptionsFlowWithReload):
+    """General options (PV zone, polling, low targets, API key), PV surplus charging, and
+    Bluetooth (flow_bluetooth.py)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose which options to change."""
-        return self.async_show_menu(step_id="init", menu_options=["general", "pv"])
+        return self.async_show_menu(step_id="init", menu_options=["general", "pv", "bluetooth"])
 
     async def async_step_general(
         self, user_input: dict[str, Any] | None = None

@@ -17,6 +17,7 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
+from . import ble_client, ble_link
 from .client import AccountClient, Connect, VehicleClient
 from .commands import CANCELLED_BY_STOP
 from .const import (
@@ -27,6 +28,7 @@ from .const import (
     CONF_VEHICLES,
     CONF_VINS,
     DOMAIN,
+    LOGGER,
     Backend,
 )
 from .control import ChargeController
@@ -144,6 +146,33 @@ async def _teslemetry_account(
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key=key) from err
 
 
+async def _async_bluetooth(
+    hass: HomeAssistant, entry: WallboxConfigEntry, account: AccountClient, cars: dict[str, Car]
+) -> None:
+    """The Bluetooth path of each car paired over BLE (while HA's bluetooth integration runs)."""
+    paired = {
+        vin: address for vin, address in ble_link.paired_cars(entry.options).items() if vin in cars
+    }
+    if not paired:
+        return
+    if not ble_client.supported() or not ble_link.bluetooth_loaded(hass):
+        LOGGER.warning(
+            "Bluetooth is set up for %s, but %s: the cloud serves them",
+            ", ".join(cars[vin].name for vin in paired),
+            "this tesla-fleet-api has no Bluetooth support"
+            if not ble_client.supported()
+            else "Home Assistant's Bluetooth integration is not loaded",
+        )
+        return
+    for vin, address in paired.items():
+        car = cars[vin]
+        local = await ble_link.async_bluetooth_car(hass, entry, account, vin, address)
+        car.coordinator.client.local = local
+        car.bluetooth = address
+        entry.async_on_unload(ble_link.async_follow_range(hass, address, car.coordinator))
+        entry.async_on_unload(local.disconnect)
+
+
 async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) -> WallboxRuntime:
     """Build the clients, coordinators and controllers, and poll each car once; start the
     stream of the cars that stream."""
@@ -174,6 +203,7 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         energy = EnergyCounter(coordinator, store)
         surplus = SurplusRunner(hass, entry, coordinator, controller, store)
         cars[vin] = Car(vin, name, number, coordinator, controller, energy, surplus)
+    await _async_bluetooth(hass, entry, account, cars)
     for car in cars.values():
         await car.coordinator.async_config_entry_first_refresh()
         car.energy.async_update()

@@ -91,6 +91,14 @@ def status_json(car: Car) -> dict[str, Any]:
         "updated": _iso(state.data_time),
         "age": round(age, 1) if age is not None else None,
         "command": {**record.as_dict(), "time": _iso(record.time)} if record else None,
+        # Which way the last data and the last command went: bluetooth, cloud or stream.
+        "data_path": coordinator.client.data_path,
+        "command_path": coordinator.client.command_path,
+        "bluetooth": (
+            {"address": car.bluetooth, "in_range": car.bluetooth_in_range}
+            if car.bluetooth
+            else None
+        ),
     }
 
 
