@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from custom_components.tesla_wallbox.policy import (
+    FREE_READ_INTERVAL,
     MIN_GAP,
     PollFacts,
     PollKind,
@@ -15,6 +16,7 @@ from custom_components.tesla_wallbox.policy import (
     plan_next,
     refused_read_gap,
     wants_data,
+    with_free_reads,
 )
 from custom_components.tesla_wallbox.vehicle_data import Connection
 
@@ -64,6 +66,24 @@ def test_charging_reads_every_interval() -> None:
     assert (plan.at, plan.kind) == (NOW + SETTINGS.charging_interval, PollKind.DATA)
     assert not wants_data(NOW + 60, facts, SETTINGS)
     assert wants_data(NOW + SETTINGS.charging_interval, facts, SETTINGS)
+
+
+def test_free_reads_come_every_minute_while_charging_and_let_the_car_sleep() -> None:
+    """Over Bluetooth a read costs nothing: charging is followed every minute, PV charging too;
+    an idle car still gets its quiet period to fall asleep."""
+    free = with_free_reads(SETTINGS)
+    charging = PollFacts(
+        connection=Connection.ONLINE, charging=True, data_time=NOW, activity_time=NOW
+    )
+    assert plan_next(NOW, charging, free).at == NOW + FREE_READ_INTERVAL
+    assert free.pv_charging_interval == FREE_READ_INTERVAL
+    assert free.idle_quiet == SETTINGS.idle_quiet
+    assert free.sleep_check_interval == SETTINGS.sleep_check_interval
+    # Shorter options stay as they are.
+    short = replace(SETTINGS, charging_interval=20.0)
+    assert with_free_reads(short).charging_interval == 20.0
+    idle = PollFacts(connection=Connection.ONLINE, data_time=NOW, activity_time=NOW)
+    assert not wants_data(NOW + FREE_READ_INTERVAL, idle, free)
 
 
 def test_pv_regulated_charging_reads_less_often() -> None:

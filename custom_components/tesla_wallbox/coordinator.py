@@ -68,7 +68,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self.client = client
         self.vin = client.vin
         self._store = store
-        self.settings = policy.poll_settings(entry.options)
+        self._settings = policy.poll_settings(entry.options)
         self._zone = PvZone.from_options(hass, entry.options)
         self.pv_zone = self._zone.entity_id
         not_before = restore_not_before(store, self.vin, self.now(), self.name)
@@ -81,13 +81,22 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         self._partial: ChargeData | None = None  # streamed charge fields, before a charging state
         self.data = restore_state(store, self.vin, self._zone.contains)
         self._timer = PollTimer(hass, entry, self.name, self.async_refresh)
-        self._staleness = StalenessWatch(self, self.settings.stale_after)
+        self._staleness = StalenessWatch(self, self._settings.stale_after)
         self._zone.async_track(self._on_pv_zone_changed)
 
     @staticmethod
     def now() -> float:
         """Seconds since the epoch, from HA's clock (frozen in tests)."""
         return dt_util.utcnow().timestamp()
+
+    @property
+    def settings(self) -> policy.PollSettings:
+        """The intervals from the options; shorter reads while charging when they are free
+        (the car in Bluetooth range)."""
+        local = self.client.local
+        if local is not None and local.in_range:
+            return policy.with_free_reads(self._settings)
+        return self._settings
 
     @property
     def stale(self) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from .const import (
     CONF_CHARGING_INTERVAL,
@@ -44,6 +44,10 @@ class PollKind(StrEnum):
     DATA = "data"  # vehicle_data directly: the car is known to be online
 
 
+# How often data is read while charging when the read is free (over Bluetooth).
+FREE_READ_INTERVAL: Final = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class PollSettings:
     """Intervals in seconds; most of them are options of the config entry."""
@@ -57,6 +61,16 @@ class PollSettings:
     backoff_max: float = 900.0
     refused_read_max: float = 3600.0  # the longest wait after vehicle_data answered 408
     stale_after: float = 1800.0  # without contact this long, the entities are unavailable
+
+
+def with_free_reads(settings: PollSettings) -> PollSettings:
+    """The intervals while a read costs nothing (over Bluetooth): while charging, data at least
+    every FREE_READ_INTERVAL seconds. The car may still sleep: the quiet period is unchanged."""
+    return replace(
+        settings,
+        charging_interval=min(settings.charging_interval, FREE_READ_INTERVAL),
+        pv_charging_interval=min(settings.pv_charging_interval, FREE_READ_INTERVAL),
+    )
 
 
 def poll_settings(options: Mapping[str, Any]) -> PollSettings:
