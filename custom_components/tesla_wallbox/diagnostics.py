@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import (
     CONF_API_KEY,
+    CONF_BLUETOOTH,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
     CONF_URL,
@@ -24,6 +25,8 @@ from .storage import CarStore
 
 TO_REDACT = {
     CONF_TOKEN,
+    CONF_BLUETOOTH,  # {vin: BLE address}
+    "address",
     CONF_API_KEY,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
@@ -91,6 +94,12 @@ async def async_get_config_entry_diagnostics(
                 "billable_today": dict(coordinator.client.calls.counts),
                 "streams": coordinator.streaming,
                 "stream": streamed,
+                "data_path": coordinator.client.data_path,
+                "command_path": coordinator.client.command_path,
+                # The BLE address is redacted; whether HA sees the car is not.
+                "bluetooth_link": {"address": car.bluetooth, "in_range": car.bluetooth_in_range}
+                if car.bluetooth
+                else None,
             }
         )
     return async_redact_data({**settings, "cars": cars}, TO_REDACT)
