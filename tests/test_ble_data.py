@@ -53,7 +53,8 @@ def test_a_charging_car_reads_as_the_cloud_shows_it() -> None:
     assert (charge.phases, charge.power) == (3, 3 * 229 * 16)
     assert charge.charge_energy_added == 4.5
     assert charge.charge_port_door_open is True
-    assert charge.plugged_in and charge.charging
+    assert charge.plugged_in
+    assert charge.charging
 
 
 def test_every_charging_state_of_the_proto() -> None:
