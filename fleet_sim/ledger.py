@@ -12,6 +12,8 @@ from typing import Any, Final
 # car for "unmetered access" (teslemetry.com/pricing), so stream connections cost $0 here.
 PRICES: dict[str, float] = {"data": 0.002, "command": 0.001, "wake": 0.02}
 CATEGORIES: Final = ("data", "command", "wake", "state", "stream", "other")
+# How a request reached the car: Fleet API over the internet, or a local Bluetooth LE link (free).
+TRANSPORTS: Final = ("cloud", "bluetooth")
 
 _VEHICLE_PATH: Final = re.compile(r"^/api/1/vehicles/(?P<vin>[^/]+)(?P<rest>/.*)?$")
 # Teslemetry's stream: one entry per connection attempt, never per event.
@@ -64,6 +66,7 @@ class LedgerEntry:
     status: int
     price: float
     vin: str | None
+    transport: str = "cloud"
 
 
 class Ledger:
@@ -99,19 +102,46 @@ class Ledger:
         self.entries.append(entry)
         return entry
 
-    def count(self, category: str | None = None, vin: str | None = None) -> int:
-        """How many requests, optionally of one category and/or for one VIN."""
+    def record_bluetooth(
+        self, *, time: float, vin: str, domain: str, kind: str, category: str, answered: bool
+    ) -> LedgerEntry:
+        """Append one exchange over a Bluetooth LE link: never billed (price 0).
+
+        ``path`` reads ``ble/<domain>/<kind>``; ``status`` is 200 when the car answered, 0 when
+        it stayed silent (infotainment asleep, a pairing that waits for the key card).
+        """
+        entry = LedgerEntry(
+            time=time,
+            method="BLE",
+            path=f"ble/{domain}/{kind}",
+            category=category,
+            status=HTTPStatus.OK if answered else 0,
+            price=0.0,
+            vin=vin,
+            transport="bluetooth",
+        )
+        self.entries.append(entry)
+        return entry
+
+    def count(
+        self, category: str | None = None, vin: str | None = None, transport: str | None = None
+    ) -> int:
+        """How many requests, optionally of one category, one VIN and/or one transport."""
         return sum(
             1
             for entry in self.entries
             if (category is None or entry.category == category)
             and (vin is None or entry.vin == vin)
+            and (transport is None or entry.transport == transport)
         )
 
-    def cost(self, category: str | None = None) -> float:
-        """What all requests (or those of one category) cost, in USD."""
+    def cost(self, category: str | None = None, transport: str | None = None) -> float:
+        """What all requests (or those of one category and/or transport) cost, in USD."""
         return sum(
-            entry.price for entry in self.entries if category is None or entry.category == category
+            entry.price
+            for entry in self.entries
+            if (category is None or entry.category == category)
+            and (transport is None or entry.transport == transport)
         )
 
     def summary(self) -> dict[str, Any]:
@@ -123,6 +153,16 @@ class Ledger:
         return {
             "categories": categories,
             "total": {"count": len(self.entries), "cost": round(self.cost(), 6)},
+        }
+
+    def by_transport(self) -> dict[str, dict[str, float]]:
+        """Count and cost per transport: ``{"cloud": {...}, "bluetooth": {...}}``."""
+        return {
+            transport: {
+                "count": self.count(transport=transport),
+                "cost": round(self.cost(transport=transport), 6),
+            }
+            for transport in TRANSPORTS
         }
 
     def as_json(self) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
+from . import ble as ble_registry
 from .admin import AdminApi
+from .ble import BleCar
 from .clock import SimClock
 from .faults import FaultInjector
 from .ledger import Ledger
@@ -43,6 +45,7 @@ class Simulator:
         self.ledger = Ledger(state_price)
         self.faults = FaultInjector()
         self.vehicles: dict[str, SimVehicle] = {}
+        self._ble: dict[str, BleCar] = {}
         self.url: str | None = None
         # With tls=True, start() also serves HTTPS (for Teslemetry's host names, see tls.py).
         self.tls = tls
@@ -80,7 +83,19 @@ class Simulator:
         if vehicle.vin in self.vehicles:
             raise ValueError(f"duplicate VIN {vehicle.vin}")
         self.vehicles[vehicle.vin] = vehicle
+        ble_car = BleCar(vehicle, self.clock, self.ledger)
+        self._ble[vehicle.vin] = ble_car
+        ble_registry.register(ble_car)
         return vehicle
+
+    def ble(self, key: str | int) -> BleCar:
+        """A car's Bluetooth LE side, by VIN or 1-based index (as ``vehicle``)."""
+        return self._ble[self.vehicle(key).vin]
+
+    @property
+    def ble_cars(self) -> list[BleCar]:
+        """Every car's Bluetooth LE side, in the cars' order."""
+        return list(self._ble.values())
 
     def vehicle(self, key: str | int) -> SimVehicle:
         """A car by VIN or 1-based index; KeyError if there is none."""
@@ -162,6 +177,8 @@ class Simulator:
             await runner.cleanup()
             raise
         self._runner = runner
+        for ble_car in self._ble.values():
+            ble_registry.register(ble_car)
         self.url = _base_url("http", plain)
         return self.url
 
@@ -186,6 +203,10 @@ class Simulator:
         await self.stream.close()
         await self._close_tls()
         runner, self._runner = self._runner, None
+        for ble_car in self._ble.values():
+            for link in list(ble_car.links):
+                link.drop()
+            ble_registry.unregister(ble_car)
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:

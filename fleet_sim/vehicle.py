@@ -427,6 +427,11 @@ class SimVehicle:
         return self._longitude
 
     @property
+    def heading(self) -> int:
+        """Degrees from north the parked car faces."""
+        return self._heading
+
+    @property
     def wall_max_amps(self) -> int:
         """The wall charger's maximum (the pilot current)."""
         return self._wall_max_amps
@@ -633,13 +638,14 @@ class SimVehicle:
 
     # ---- Fleet API behaviour ------------------------------------------------------------------
 
-    def wake_up(self) -> dict[str, Any]:
-        """Handle wake_up: answer at once; an asleep car is online after ``wake_delay``."""
+    def wake_up(self, delay: float | None = None) -> dict[str, Any]:
+        """Handle wake_up: answer at once; an asleep car is online after ``wake_delay`` (or
+        ``delay``: a wake over Bluetooth LE takes its own time)."""
         self.sync()
         if self._state == ONLINE:
             self._touch()
         elif self._state == ASLEEP and self._wake_at is None:
-            self._wake_at = self._t + self.wake_delay
+            self._wake_at = self._t + (self.wake_delay if delay is None else delay)
             self.sync()
         return self.summary()
 

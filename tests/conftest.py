@@ -43,7 +43,7 @@ from fleet_sim import SimClock, Simulator, VehicleConfig
 from .const import API_KEY, HOME, TOKEN
 
 # The log of the whole run is scanned for secrets (tests/plugins/secret_scan.py).
-pytest_plugins = ["tests.plugins.secret_scan"]
+pytest_plugins = ["tests.plugins.secret_scan", "tests.bluetooth"]
 
 # aiohttp's access log (3.14) asks time.localtime() for the zone offset, which freezegun's frozen
 # struct_time lacks (None): every access line after a frozen clock moved became an "Error in

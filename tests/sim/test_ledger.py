@@ -179,5 +179,38 @@ def test_ledger_as_json() -> None:
         "status": 200,
         "price": 0.02,
         "vin": "V",
+        "transport": "cloud",
     }
     assert data["summary"]["total"] == {"count": 2, "cost": 0.02}
+
+
+def test_bluetooth_entries_are_free_and_counted_apart() -> None:
+    ledger = Ledger()
+    ledger.record(time=1.0, method="GET", path="/api/1/vehicles/V/vehicle_data", status=200)
+    ble = ledger.record_bluetooth(
+        time=2.0,
+        vin="V",
+        domain="infotainment",
+        kind="vehicle_data",
+        category="data",
+        answered=True,
+    )
+    ledger.record_bluetooth(
+        time=3.0,
+        vin="V",
+        domain="infotainment",
+        kind="session_info",
+        category="command",
+        answered=False,
+    )
+    assert ble.transport == "bluetooth"
+    assert ble.price == 0.0
+    assert ble.path == "ble/infotainment/vehicle_data"
+    assert ledger.count(transport="cloud") == 1
+    assert ledger.count("data", transport="bluetooth") == 1
+    assert ledger.entries[-1].status == 0
+    assert ledger.cost() == pytest.approx(0.002)
+    assert ledger.by_transport() == {
+        "cloud": {"count": 1, "cost": 0.002},
+        "bluetooth": {"count": 2, "cost": 0.0},
+    }
