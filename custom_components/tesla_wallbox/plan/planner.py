@@ -18,8 +18,8 @@ the same time a day earlier, else the highest price known: used, but only when n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import itertools
 
@@ -147,6 +147,7 @@ class _Segment:
 
 def make_plan(request: PlanRequest) -> Plan:
     """The cheapest plan that meets the departure (see the module's docstring)."""
+    request = _in_utc(request)
     needed = request.needed_kwh
     now, departure = request.now, request.departure
     if needed <= _EPSILON_KWH:
@@ -162,6 +163,23 @@ def make_plan(request: PlanRequest) -> Plan:
         if sum(segment.full_kwh for segment in segments) >= needed - _EPSILON_KWH:
             return _cheapest(request, segments, needed)
     return _charge_now(request, PlanStatus.UNREACHABLE, departure)
+
+
+def _in_utc(request: PlanRequest) -> PlanRequest:
+    """All times in UTC: the difference of two times in one zone ignores a DST change."""
+    return replace(
+        request,
+        now=request.now.astimezone(UTC),
+        departure=request.departure.astimezone(UTC) if request.departure else None,
+        prices=[
+            PriceSlot(slot.start.astimezone(UTC), slot.end.astimezone(UTC), slot.price)
+            for slot in request.prices
+        ],
+        pv=[
+            PvPeriod(period.start.astimezone(UTC), period.end.astimezone(UTC), period.energy_kwh)
+            for period in request.pv
+        ],
+    )
 
 
 def _cheapest(request: PlanRequest, segments: list[_Segment], needed: float) -> Plan:
@@ -268,7 +286,8 @@ def _segments(request: PlanRequest, deadline: datetime) -> list[_Segment]:
     now = request.now
     cuts = {now, deadline}
     for slot in request.prices:
-        cuts |= {slot.start, slot.end}
+        # Also a day or two later: a gap takes the price of the same time a day earlier.
+        cuts |= {time + DAY * days for time in (slot.start, slot.end) for days in range(3)}
     for period in request.pv:
         cuts |= {period.start, period.end}
     times = sorted(t for t in cuts if now <= t <= deadline)
