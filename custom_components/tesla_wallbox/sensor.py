@@ -95,7 +95,7 @@ def _plan_state(car: Car) -> str | None:
 
 
 def _iso_time(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    return dt_util.as_local(moment).isoformat() if moment is not None else None
 
 
 def _plan_attrs(car: Car) -> dict[str, Any]:
@@ -111,8 +111,8 @@ def _plan_attrs(car: Car) -> dict[str, Any]:
         "reachable": plan.reachable,
         "slots": [
             {
-                "start": slot.start.isoformat(),
-                "end": slot.end.isoformat(),
+                "start": _iso_time(slot.start),
+                "end": _iso_time(slot.end),
                 "grid": slot.grid,
                 "energy": round(slot.energy_kwh, 2),
                 "price": slot.price,
