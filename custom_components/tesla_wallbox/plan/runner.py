@@ -126,6 +126,7 @@ class PlanRunner:
     def _on_tick(self, _now: datetime) -> None:
         self.async_replan()
 
+    @callback
     def _on_solar_tick(self, _now: datetime) -> None:
         self._entry.async_create_background_task(
             self.hass, self.async_refresh_solar(), f"{DOMAIN} solar forecast"
