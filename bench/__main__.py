@@ -1,7 +1,7 @@
-"""`python -m bench [all|day|http|latency]`: run the benchmarks, write JSON, print markdown.
+"""`python -m bench [all|day|http|latency|plan]`: run the benchmarks, write JSON, print markdown.
 
-all (the default) runs the three parts: the simulated day with the two baselines, HTTP load on a
-real Home Assistant, and the command latency on a sleeping car.
+all (the default) runs the four parts: the simulated day with the two baselines, HTTP load on a
+real Home Assistant, the command latency on a sleeping car, and a week with a departure plan.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bench.machine import describe
 from bench.report import render
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("day", "http", "latency")
+PARTS = ("day", "http", "latency", "plan")
 # Variants of the defaults that the day also runs: a user option, shown for its effect on cost.
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
     "tesla_wallbox pv_charging_interval=1800": {"pv_charging_interval": 1800},
@@ -60,6 +60,13 @@ async def _run(parts: list[str], args: argparse.Namespace) -> dict[str, dict[str
         machine = describe()
         print("part 1: the simulated day ...", file=sys.stderr, flush=True)
         results["day"] = {**await run_day(variants), "machine": machine}
+    if "plan" in parts:
+        from bench.plan_week import run_week
+
+        print("part 4: a week with a departure plan ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        results["plan"] = {**run_week(), "machine": describe()}
+        results["plan"]["wall_s"] = round(time.perf_counter() - started, 1)
     live = [part for part in parts if part in ("http", "latency")]
     if live:
         from bench.live import live_home_assistant, run_http, run_latency

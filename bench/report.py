@@ -149,7 +149,7 @@ def machine_line(machine: dict[str, Any]) -> str:
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
-    """All sections present in results (keys: day, http, latency)."""
+    """All sections present in results (keys: day, http, latency, plan)."""
     parts: list[str] = []
     if "day" in results:
         day = results["day"]
@@ -193,4 +193,19 @@ def render(results: dict[str, dict[str, Any]]) -> str:
                 "",
                 signing_table(latency["signing"]),
             ]
+    if "plan" in results:
+        from bench.plan_week import plan_table
+
+        week = results["plan"]
+        parts += [
+            "",
+            f"### A week with a departure plan ({week['days']} days and on to the next "
+            f"departure; {week['battery_kwh']:.0f} kWh, {week['power_kw']:.0f} kW, target "
+            f"{week['target_soc']:.0f} %, day-ahead price plus "
+            f"{week['fee_eur_per_kwh']:.2f} EUR/kWh)",
+            "",
+            plan_table(week),
+            "",
+            f"Ran in {week['wall_s']} s on {machine_line(week['machine'])}.",
+        ]
     return "\n".join(parts) + "\n"

@@ -33,6 +33,10 @@ PURE = (
     "surplus.car",
     "surplus.pacing",
     "surplus.controller",
+    "plan",
+    "plan.planner",
+    "plan.prices",
+    "plan.departure",
 )
 
 PACKAGE = Path(__file__).parent.parent / "custom_components" / "tesla_wallbox"

@@ -149,3 +149,22 @@ async def test_signing_rows_measure_each_kind_of_command(socket_enabled: None) -
     assert result["signed_commands_seen_by_the_car"] == 2 * 4
     assert all(result["seconds"][name]["count"] == 2 for name in KINDS)
     assert "handshake included" in signing_table(result)
+
+
+def test_a_week_with_a_departure_plan() -> None:
+    """Part 4 runs the integration's planner over the simulated week; its table is rendered."""
+    from bench.plan_week import run_week
+
+    result = run_week(days=2)
+    runs = result["runs"]
+    assert set(runs) == {"plug_in", "pv_night", "plan"}
+    # Monday and Tuesday, and on to Wednesday's departure.
+    assert [run["departures"] for run in runs.values()] == [3, 3, 3]
+    assert runs["plan"]["reachable_met"] == runs["plan"]["reachable"] == 3
+    assert runs["plan"]["cost_eur"] < runs["plug_in"]["cost_eur"]
+    # The same energy reaches the car in each: the comparison is of price, not of quantity.
+    totals = {round(run["grid_kwh"] + run["pv_kwh"], 1) for run in runs.values()}
+    assert len(totals) == 1
+    markdown = render({"plan": {**result, "wall_s": 0.1, "machine": _machine()}})
+    assert "### A week with a departure plan" in markdown
+    assert "| Tesla Wallbox plan mode |" in markdown

@@ -360,7 +360,7 @@ async def test_reconfigure(
 async def _options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -> dict[str, Any]:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["general", "pv", "bluetooth"]
+    assert result["menu_options"] == ["general", "pv", "plan", "bluetooth"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": step}
     )
@@ -399,6 +399,44 @@ async def test_pv_options(hass: HomeAssistant, init_integration: MockConfigEntry
     assert settings.invert_grid_sign is True
     assert settings.battery_priority_soc is None
     assert car.surplus.sensors.grid == "sensor.grid"
+
+
+async def test_plan_options(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    entry = init_integration
+    solar = MockConfigEntry(domain="forecast_solar", title="Roof")
+    solar.add_to_hass(hass)
+    result = await _options_step(hass, entry, "plan")
+    assert result["step_id"] == "plan"
+    schema = {str(key): value for key, value in result["data_schema"].schema.items()}
+    # The PV forecast is chosen among the entries of solar forecast integrations.
+    assert [option["value"] for option in schema["solar_forecast"].config["options"]] == [
+        solar.entry_id
+    ]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "price_sensor": "sensor.nordpool",
+            "solar_forecast": solar.entry_id,
+            "battery_capacity": 60,
+            "charge_efficiency": 85,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["api_key"]  # the other options are kept
+    car = next(iter(entry.runtime_data.cars.values()))
+    assert car.plan.price_sensor == "sensor.nordpool"
+    assert car.plan.solar_entry == solar.entry_id
+    assert (car.plan.battery_kwh, car.plan.efficiency) == (60.0, 0.85)
+    # Emptied: no price sensor, the model's battery.
+    result = await _options_step(hass, entry, "plan")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"charge_efficiency": 90}
+    )
+    await hass.async_block_till_done()
+    car = next(iter(entry.runtime_data.cars.values()))
+    assert car.plan.price_sensor is None
+    assert car.plan.battery_kwh == 75.0
 
 
 async def test_options(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:

@@ -102,3 +102,10 @@ CONF_MIN_COMMAND_INTERVAL: Final = "min_command_interval"
 CONF_MIN_AMPS_STEP: Final = "min_amps_step"
 CONF_ASSUMED_PHASES: Final = "assumed_phases"
 CONF_ASSUMED_VOLTAGE: Final = "assumed_voltage"
+
+# Departure plan (options, step "plan")
+CONF_PRICE_SENSOR: Final = "price_sensor"
+CONF_SOLAR_FORECAST: Final = "solar_forecast"  # the config entry id of a solar forecast
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"  # kWh; empty: the model's
+CONF_CHARGE_EFFICIENCY: Final = "charge_efficiency"  # %
+DEFAULT_CHARGE_EFFICIENCY: Final = 90

@@ -22,9 +22,11 @@ from .const import (
     CONF_ASSUMED_PHASES,
     CONF_ASSUMED_VOLTAGE,
     CONF_BACKEND,
+    CONF_BATTERY_CAPACITY,
     CONF_BATTERY_POWER_SENSOR,
     CONF_BATTERY_PRIORITY_SOC,
     CONF_BATTERY_SOC_SENSOR,
+    CONF_CHARGE_EFFICIENCY,
     CONF_CHARGING_INTERVAL,
     CONF_CONFIRM_DELAY,
     CONF_DISABLE_DELAY,
@@ -38,16 +40,19 @@ from .const import (
     CONF_MIN_AMPS,
     CONF_MIN_AMPS_STEP,
     CONF_MIN_COMMAND_INTERVAL,
+    CONF_PRICE_SENSOR,
     CONF_PRIVATE_KEY,
     CONF_PROXY_URL,
     CONF_PV_CHARGING_INTERVAL,
     CONF_PV_ZONE,
     CONF_SLEEP_CHECK_INTERVAL,
+    CONF_SOLAR_FORECAST,
     CONF_STALE_AFTER,
     CONF_SURPLUS_BUFFER,
     CONF_URL,
     CONF_VINS,
     CONF_WAKE_TIMEOUT,
+    DEFAULT_CHARGE_EFFICIENCY,
     DEFAULT_CHARGING_INTERVAL,
     DEFAULT_CONFIRM_DELAY,
     DEFAULT_IDLE_QUIET,
@@ -240,6 +245,30 @@ def pv_options_schema() -> vol.Schema:
             ),
         }
     )
+
+
+def plan_options_schema(solar_entries: Mapping[str, str]) -> vol.Schema:
+    """The price sensor, the PV forecast (a config entry id -> its title), the car's battery."""
+    schema: dict[Any, Any] = {
+        vol.Optional(CONF_PRICE_SENSOR): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor")
+        ),
+    }
+    if solar_entries:
+        schema[vol.Optional(CONF_SOLAR_FORECAST)] = selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[
+                    selector.SelectOptionDict(value=entry_id, label=title)
+                    for entry_id, title in solar_entries.items()
+                ],
+                mode=selector.SelectSelectorMode.DROPDOWN,
+            )
+        )
+    schema[vol.Optional(CONF_BATTERY_CAPACITY)] = _box(10, 250, 0.5, "kWh")
+    schema[vol.Required(CONF_CHARGE_EFFICIENCY, default=DEFAULT_CHARGE_EFFICIENCY)] = _box(
+        50, 100, 1, "%"
+    )
+    return vol.Schema(schema)
 
 
 # ----- what is typed in ------------------------------------------------------------------------

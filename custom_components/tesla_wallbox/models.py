@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .control import ChargeController
     from .coordinator import WallboxCoordinator
     from .energy import EnergyCounter
+    from .plan.runner import PlanRunner
     from .storage import CarStore
     from .stream import CarStreams
     from .surplus.runner import SurplusRunner
@@ -36,6 +37,7 @@ class Car:
     controller: ChargeController
     energy: EnergyCounter
     surplus: SurplusRunner
+    plan: PlanRunner  # the departure plan (plan mode)
     bluetooth: str | None = None  # the BLE address, when the car is paired over Bluetooth
 
     @property

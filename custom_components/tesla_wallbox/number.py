@@ -1,4 +1,4 @@
-"""Numbers: the charging current and the target SoC."""
+"""Numbers: the charging current, the target SoC, and the departure plan's target SoC."""
 
 from __future__ import annotations
 
@@ -64,6 +64,21 @@ NUMBERS: tuple[WallboxNumberDescription, ...] = (
         min_fn=lambda car: car.controller.min_target,
         max_fn=lambda car: CAR_LIMIT_MAX,
         set_fn=lambda car, value: car.controller.async_set_target(value),
+    ),
+    WallboxNumberDescription(
+        # The departure plan's target: the plan's own setting, available without car data.
+        key="departure_soc",
+        translation_key="departure_soc",
+        device_class=NumberDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        needs_car_data=False,
+        follows_pv=True,
+        value_fn=lambda car: car.plan.settings.target_soc,
+        min_fn=lambda car: 1,
+        max_fn=lambda car: CAR_LIMIT_MAX,
+        set_fn=lambda car, value: car.plan.async_set_target(value),
     ),
 )
 

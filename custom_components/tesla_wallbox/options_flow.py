@@ -1,5 +1,5 @@
-"""The options flow: general options (PV zone, polling, low targets, API key), PV charging and
-Bluetooth."""
+"""The options flow: general options (PV zone, polling, low targets, API key), PV charging, the
+departure plan and Bluetooth."""
 
 from __future__ import annotations
 
@@ -9,21 +9,28 @@ from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 
 from .const import (
     CONF_API_KEY,
+    CONF_BATTERY_CAPACITY,
     CONF_BATTERY_POWER_SENSOR,
     CONF_BATTERY_PRIORITY_SOC,
     CONF_BATTERY_SOC_SENSOR,
     CONF_GRID_SENSOR,
     CONF_MAX_AMPS,
+    CONF_PRICE_SENSOR,
     CONF_PV_ZONE,
+    CONF_SOLAR_FORECAST,
 )
 from .flow_bluetooth import BluetoothOptionsMixin
 from .flow_schemas import (
     CONF_REGENERATE_API_KEY,
     general_options_schema,
     new_api_key,
+    plan_options_schema,
     pv_options_schema,
 )
 from .surplus.runner import surplus_settings
+
+# Integrations with a solar forecast for the energy dashboard (their `energy` platform).
+SOLAR_FORECAST_DOMAINS = ("forecast_solar", "solcast_solar", "open_meteo_solar_forecast")
 
 
 class WallboxOptionsFlow(BluetoothOptionsMixin, OptionsFlowWithReload):
@@ -32,7 +39,7 @@ class WallboxOptionsFlow(BluetoothOptionsMixin, OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose which options to change."""
-        return self.async_show_menu(step_id="init", menu_options=["general", "pv", "bluetooth"])
+        return self.async_show_menu(step_id="init", menu_options=["general", "pv", "plan", "bluetooth"])
 
     async def async_step_general(
         self, user_input: dict[str, Any] | None = None
@@ -78,4 +85,21 @@ class WallboxOptionsFlow(BluetoothOptionsMixin, OptionsFlowWithReload):
                 pv_options_schema(), {**options, **(user_input or {})}
             ),
             errors=errors,
+        )
+
+    async def async_step_plan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The price sensor, the PV forecast, and the car's battery for the departure plan."""
+        options = dict(self.config_entry.options)
+        if user_input is not None:
+            for optional in (CONF_PRICE_SENSOR, CONF_SOLAR_FORECAST, CONF_BATTERY_CAPACITY):
+                user_input.setdefault(optional, None)
+            return self.async_create_entry(data={**options, **user_input})
+        solar = {
+            entry.entry_id: entry.title
+            for domain in SOLAR_FORECAST_DOMAINS
+            for entry in self.hass.config_entries.async_entries(domain)
+        }
+        return self.async_show_form(
+            step_id="plan",
+            data_schema=self.add_suggested_values_to_schema(plan_options_schema(solar), options),
         )

@@ -19,6 +19,7 @@ COMMAND_PROTOCOL_URL = f"{DOCS_URL}repairs/command_protocol_required/"
 KEY_NOT_PAIRED_URL = f"{DOCS_URL}repairs/key_not_paired/"
 KEY_NOT_PAIRED_NO_DOMAIN_URL = f"{DOCS_URL}repairs/key_not_paired_no_domain/"
 SUBSCRIPTION_REQUIRED_URL = f"{DOCS_URL}repairs/subscription_required/"
+PLAN_INPUTS_URL = f"{DOCS_URL}repairs/plan_inputs/"
 
 
 @callback
@@ -28,6 +29,8 @@ def _raise(
     translation_key: str,
     learn_more_url: str,
     placeholders: dict[str, str],
+    *,
+    severity: ir.IssueSeverity = ir.IssueSeverity.ERROR,
 ) -> None:
     """Raise one of our issues: an error the user must fix, gone by itself once it is fixed."""
     ir.async_create_issue(
@@ -37,7 +40,7 @@ def _raise(
         is_fixable=False,
         is_persistent=False,
         learn_more_url=learn_more_url,
-        severity=ir.IssueSeverity.ERROR,
+        severity=severity,
         translation_key=translation_key,
         translation_placeholders=placeholders,
     )
@@ -120,3 +123,29 @@ def async_raise_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> N
 def async_delete_subscription_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """A data read went through, or the stream connected: the account is paid for."""
     ir.async_delete_issue(hass, DOMAIN, subscription_issue_id(entry))
+
+
+def plan_inputs_issue_id(entry: ConfigEntry, vin: str) -> str:
+    """The id of a car's "the departure plan has no usable prices" issue."""
+    return f"plan_inputs_{entry.entry_id}_{vin}"
+
+
+@callback
+def async_raise_plan_inputs_issue(
+    hass: HomeAssistant, entry: ConfigEntry, vin: str, problem: str
+) -> None:
+    """Plan mode without usable prices (or battery level): the car charges now to the target."""
+    _raise(
+        hass,
+        plan_inputs_issue_id(entry, vin),
+        "plan_inputs",
+        PLAN_INPUTS_URL,
+        {"title": entry.title, "problem": problem},
+        severity=ir.IssueSeverity.WARNING,
+    )
+
+
+@callback
+def async_delete_plan_inputs_issue(hass: HomeAssistant, entry: ConfigEntry, vin: str) -> None:
+    """The plan's inputs are back (or the car left plan mode)."""
+    ir.async_delete_issue(hass, DOMAIN, plan_inputs_issue_id(entry, vin))

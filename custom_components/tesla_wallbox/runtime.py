@@ -36,6 +36,7 @@ from .coordinator import WallboxCoordinator
 from .energy import EnergyCounter
 from .errors import AuthError, PaymentRequiredError, TeslaWallboxError, TransientError
 from .models import Car, WallboxConfigEntry, WallboxRuntime, car_numbers
+from .plan.runner import PlanRunner
 from .repairs import async_raise_subscription_issue
 from .storage import CALLS_KEY, CarStore
 from .stream import CarStreams
@@ -202,7 +203,8 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         number = await car_numbers(hass).async_number(vin)
         energy = EnergyCounter(coordinator, store)
         surplus = SurplusRunner(hass, entry, coordinator, controller, store)
-        cars[vin] = Car(vin, name, number, coordinator, controller, energy, surplus)
+        plan = PlanRunner(hass, entry, coordinator, surplus, store)
+        cars[vin] = Car(vin, name, number, coordinator, controller, energy, surplus, plan)
     await _async_bluetooth(hass, entry, account, cars)
     for car in cars.values():
         await car.coordinator.async_config_entry_first_refresh()
@@ -212,6 +214,7 @@ async def async_build_runtime(hass: HomeAssistant, entry: WallboxConfigEntry) ->
         for listener in (car.controller.async_check_soft_target, car.energy.async_update):
             entry.async_on_unload(car.coordinator.async_add_listener(listener))
         entry.async_on_unload(car.surplus.async_start())
+        entry.async_on_unload(car.plan.async_start())
         entry.async_on_unload(car.controller.async_shutdown)
         # Home Assistant does not unload entries when it stops: a command or a wake-up still
         # waiting would hold up its shutdown until the car answered. (async_listen, not

@@ -31,6 +31,7 @@ from .commands import CommandState
 from .const import CONF_GRID_SENSOR
 from .entity import WallboxEntity, WallboxEntityDescription, add_car_entities
 from .models import Car, WallboxConfigEntry
+from .plan import PlanStatus
 from .surplus import PvState
 from .vehicle_data import CHARGING_STATES, ChargeData
 from .wallbox import STATUS_OPTIONS
@@ -85,6 +86,41 @@ def _pv_attrs(car: Car) -> dict[str, Any]:
         "target_amps": decision.target_amps,
         "car_power": round(decision.car_power_w),
         "charge_mode": car.surplus.mode.value,
+    }
+
+
+def _plan_state(car: Car) -> str | None:
+    plan = car.plan.plan
+    return plan.status.value if plan else None
+
+
+def _iso_time(moment: datetime | None) -> str | None:
+    return dt_util.as_local(moment).isoformat() if moment is not None else None
+
+
+def _plan_attrs(car: Car) -> dict[str, Any]:
+    plan = car.plan.plan
+    if plan is None:
+        return {}
+    return {
+        "departure": _iso_time(plan.departure),
+        "target_soc": car.plan.settings.target_soc,
+        "energy_needed": round(plan.needed_kwh, 2),
+        "expected_cost": round(plan.expected_cost, 3),
+        "finish": _iso_time(plan.finish),
+        "reachable": plan.reachable,
+        "slots": [
+            {
+                "start": _iso_time(slot.start),
+                "end": _iso_time(slot.end),
+                "grid": slot.grid,
+                "energy": round(slot.energy_kwh, 2),
+                "price": slot.price,
+            }
+            for slot in plan.slots
+        ],
+        "problem": car.plan.problem,
+        "pv_forecast_problem": car.plan.solar_problem,
     }
 
 
@@ -217,6 +253,16 @@ SENSORS: tuple[WallboxSensorDescription, ...] = (
         follows_pv=True,
         value_fn=lambda car: car.surplus.state.value,
         attr_fn=_pv_attrs,
+    ),
+    WallboxSensorDescription(
+        key="charge_plan",
+        translation_key="charge_plan",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in PlanStatus],
+        needs_car_data=False,
+        follows_pv=True,
+        value_fn=_plan_state,
+        attr_fn=_plan_attrs,
     ),
     WallboxSensorDescription(
         key="last_command",

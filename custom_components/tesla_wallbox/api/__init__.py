@@ -2,7 +2,7 @@
 
 Registered once on Home Assistant's own HTTP server, for all entries. tlwb.py and goe.py hold the
 views and share only common.py (who is asking, which car, errors as JSON); goe_keys.py and
-goe_plan.py are the pure go-e translation.
+goe_plan.py are the pure go-e translation; plan.py is the departure plan's view.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
 from .goe import GoeSetView, GoeStatusView, GoeUnknownView
+from .plan import PlanView
 from .tlwb import CarActionView, CarListView, CarView, UnknownPathView
 
 DATA_VIEWS_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_views")
@@ -25,6 +26,8 @@ def async_register_views(hass: HomeAssistant) -> None:
     hass.data[DATA_VIEWS_REGISTERED] = True
     hass.http.register_view(CarListView())
     hass.http.register_view(CarView())
+    # Before /tlwb/{car}/{action}, which would take /plan for an unknown action.
+    hass.http.register_view(PlanView())
     hass.http.register_view(CarActionView())
     hass.http.register_view(GoeStatusView())
     hass.http.register_view(GoeSetView())

@@ -24,6 +24,10 @@ How it decides (pv mode)
 - Amp changes need a change of at least `min_amps_step` (or reaching min/max), and whatever the
   pacing allows (the command interval, the back-off after a failure, no command in flight).
 
+plan mode charges at the maximum current while the departure plan lets the grid charge (the
+runner says so with `grid_allowed`), and like pv in between when there is a grid reading; without
+one it keeps charging stopped between the plan's slots.
+
 The other modes: min_pv starts at once and regulates like pv but never below the minimum and never
 stops; fast charges at the maximum; off stops; manual never acts. Automatic modes act only while
 the car is plugged in at the PV location. At the target (the lower of the car's limit and the soft
@@ -88,9 +92,15 @@ class SurplusController:
     # -- the step ----------------------------------------------------------------------------------
 
     def step(
-        self, now: float, mode: ChargeMode, car: CarSnapshot, reading: GridReading | None
+        self,
+        now: float,
+        mode: ChargeMode,
+        car: CarSnapshot,
+        reading: GridReading | None,
+        *,
+        grid_allowed: bool = False,
     ) -> Decision:
-        """Decide what to do now. reading None: the grid sensor is unavailable."""
+        """Decide now. reading None: no grid reading. grid_allowed: the plan lets the grid in."""
         estimate, pacing = self.car_estimate, self.pacing
         pacing.expire(now)
         if not car.plugged_in:
@@ -101,7 +111,8 @@ class SurplusController:
         self.meter.sample(reading, car_power, pacing.last_ok_command_time)
 
         charging = estimate.charging(car)
-        context = (mode, car.plugged_in, car.at_pv_location, charging, car.target_reached)
+        facts = (car.plugged_in, car.at_pv_location, charging, car.target_reached)
+        context = (mode, grid_allowed, *facts)
         due = (
             self._last_eval is None
             or now - self._last_eval >= self.settings.max_update_rate
@@ -116,7 +127,7 @@ class SurplusController:
         self._last_eval = now
         self._context = context
         surplus = self.meter.evaluate(now, reading, pacing.raise_hold_limit)
-        decision = self._decide(now, mode, car, surplus, car_power)
+        decision = self._decide(now, mode, car, surplus, car_power, grid_allowed=grid_allowed)
         if decision.action is not Action.NONE:
             pacing.begin(now, decision.action, estimate.commanded_amps(car))
         self._last_decision = decision
@@ -129,6 +140,8 @@ class SurplusController:
         car: CarSnapshot,
         surplus: float | None,
         car_power: float,
+        *,
+        grid_allowed: bool = False,
     ) -> Decision:
         phases, voltage = self.car_estimate.phases_and_voltage(car)
         low, high = self.car_estimate.amps_range(car)
@@ -142,7 +155,7 @@ class SurplusController:
             else min(max(math.floor(surplus / per_amp), low), high),
             car_power_w=car_power,
         )
-        ctx = _Step(now, surplus, per_amp, low, high, base)
+        ctx = _Step(now, surplus, per_amp, low, high, base, self.pacing)
 
         if mode is ChargeMode.MANUAL:
             return ctx.state(PvState.IDLE, Reason.MANUAL_MODE)
@@ -153,14 +166,19 @@ class SurplusController:
         charging = self.car_estimate.charging(car)
         if mode is ChargeMode.OFF:
             if charging:
-                return self._command(ctx, Action.STOP, None, PvState.OFF, Reason.MODE_OFF)
+                return ctx.command(Action.STOP, None, PvState.OFF, Reason.MODE_OFF)
             return ctx.state(PvState.OFF, Reason.MODE_OFF)
         if car.target_reached:
             return ctx.state(PvState.COMPLETE, Reason.TARGET_REACHED, target=car.target or 0)
 
         current = self.car_estimate.commanded_amps(car)
-        if mode is ChargeMode.FAST:
-            return self._follow(ctx, charging, current, high, Reason.MAX_CURRENT)
+        if mode is ChargeMode.FAST or (mode is ChargeMode.PLAN and grid_allowed):
+            reason = Reason.MAX_CURRENT if mode is ChargeMode.FAST else Reason.PLANNED_SLOT
+            return self._follow(ctx, charging, current, high, reason)
+        if mode is ChargeMode.PLAN and surplus is None:  # between slots, without a grid reading
+            if not charging:
+                return ctx.state(PvState.WAITING, Reason.WAITING_FOR_SLOT)
+            return ctx.command(Action.STOP, None, PvState.WAITING, Reason.WAITING_FOR_SLOT)
         if mode is ChargeMode.MIN_PV:
             wanted = self._regulate(ctx, current) if charging else self._start_amps(ctx)
             reason = Reason.MIN_CURRENT if wanted == low else Reason.FOLLOWING_SURPLUS
@@ -197,8 +215,8 @@ class SurplusController:
             remaining = remaining_seconds(stop + self.settings.disable_delay - now)
             return ctx.state(PvState.PAUSED, Reason.RESTART_HOLD, remaining_s=remaining)
         amps = self._start_amps(ctx)
-        return self._command(
-            ctx, Action.START, amps, PvState.CHARGING, Reason.FOLLOWING_SURPLUS, amps=amps
+        return ctx.command(
+            Action.START, amps, PvState.CHARGING, Reason.FOLLOWING_SURPLUS, amps=amps
         )
 
     def _pv_charging(self, ctx: _Step, current: int | None) -> Decision:
@@ -212,11 +230,8 @@ class SurplusController:
         remaining = since + self.settings.disable_delay - now
         if remaining <= 0:
             if surplus is None:
-                return self._command(
-                    ctx, Action.STOP, None, PvState.WAITING, Reason.GRID_UNAVAILABLE
-                )
-            return self._command(
-                ctx,
+                return ctx.command(Action.STOP, None, PvState.WAITING, Reason.GRID_UNAVAILABLE)
+            return ctx.command(
                 Action.STOP,
                 None,
                 PvState.WAITING,
@@ -226,8 +241,7 @@ class SurplusController:
             )
         remaining_s = remaining_seconds(remaining)
         if current is not None and current > low and now - since >= CUT_DELAY_S:
-            return self._command(
-                ctx,
+            return ctx.command(
                 Action.SET_AMPS,
                 low,
                 PvState.CHARGING,
@@ -275,34 +289,10 @@ class SurplusController:
     ) -> Decision:
         """Start at `wanted` amps, or change to them when the change is worth a command."""
         if not charging:
-            return self._command(ctx, Action.START, wanted, PvState.CHARGING, reason, amps=wanted)
+            return ctx.command(Action.START, wanted, PvState.CHARGING, reason, amps=wanted)
         if current is None or ctx.worth_changing(current, wanted, self.settings.min_amps_step):
-            return self._command(
-                ctx, Action.SET_AMPS, wanted, PvState.CHARGING, reason, amps=wanted
-            )
+            return ctx.command(Action.SET_AMPS, wanted, PvState.CHARGING, reason, amps=wanted)
         return ctx.state(PvState.CHARGING, reason, amps=current)
-
-    def _command(
-        self,
-        ctx: _Step,
-        action: Action,
-        command_amps: int | None,
-        ok_state: PvState,
-        reason: Reason,
-        **params: int,
-    ) -> Decision:
-        """A decision to send `action`, or the reason it is held back (and the state meanwhile)."""
-        blocked = self.pacing.blocked(ctx.now, action)
-        if blocked is None:
-            decided = ctx.state(ok_state, reason, **params)
-            return replace(decided, action=action, amps=command_amps)
-        why, extra = blocked
-        if why is Reason.COMMAND_INTERVAL and command_amps is not None:
-            extra = {**extra, "amps": command_amps}
-        if action is Action.START:
-            return ctx.state(PvState.PAUSED, why, **extra)
-        # A held stop or amp change: the car goes on charging meanwhile.
-        return ctx.state(PvState.OFF if ok_state is PvState.OFF else PvState.CHARGING, why, **extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +305,7 @@ class _Step:
     low: int
     high: int
     base: Decision
+    pacing: CommandPacing
 
     @property
     def needed_w(self) -> float:
@@ -338,3 +329,26 @@ class _Step:
         if current == wanted:
             return False
         return abs(wanted - current) >= step or wanted in (self.low, self.high)
+
+    def command(
+        self,
+        action: Action,
+        command_amps: int | None,
+        ok_state: PvState,
+        reason: Reason,
+        **params: int,
+    ) -> Decision:
+        """A decision to send `action`, or the reason it is held back (and the state meanwhile)."""
+        blocked = self.pacing.blocked(self.now, action)
+        if blocked is None:
+            decided = self.state(ok_state, reason, **params)
+            return replace(decided, action=action, amps=command_amps)
+        why, extra = blocked
+        if why is Reason.COMMAND_INTERVAL and command_amps is not None:
+            extra = {**extra, "amps": command_amps}
+        if action is Action.START:
+            return self.state(PvState.PAUSED, why, **extra)
+        # A held stop or amp change: the car goes on charging meanwhile.
+        return self.state(
+            PvState.OFF if ok_state is PvState.OFF else PvState.CHARGING, why, **extra
+        )

@@ -124,6 +124,8 @@ class SurplusRunner:
         self._sending = False
         self._queued: tuple[float, Decision] | None = None
         self._generation = 0  # a mode change starts a new one: older outcomes are not reported
+        # In plan mode: whether the departure plan lets the grid charge at a time (plan/runner.py).
+        self.grid_allowed: Callable[[float], bool] | None = None
 
     # ----- life cycle -------------------------------------------------------------------------
 
@@ -236,7 +238,14 @@ class SurplusRunner:
     def async_step(self) -> None:
         """Ask the controller, send what it decides, tell the entities."""
         now = self._coordinator.now()
-        decision = self.surplus.step(now, self.mode, self._snapshot(), self._reading(now))
+        grid = self.mode is ChargeMode.PLAN and self.grid_allowed is not None
+        decision = self.surplus.step(
+            now,
+            self.mode,
+            self._snapshot(),
+            self._reading(now),
+            grid_allowed=grid and self.grid_allowed is not None and self.grid_allowed(now),
+        )
         self.decision = decision
         self._coordinator.set_pv_regulated(
             self.mode in REGULATED_MODES and decision.state is PvState.CHARGING

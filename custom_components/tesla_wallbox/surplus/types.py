@@ -24,9 +24,12 @@ class ChargeMode(StrEnum):
     PV = "pv"  # charges only from surplus
     MIN_PV = "min_pv"  # charges at least at the minimum current, more with surplus
     FAST = "fast"  # charges at the maximum current
+    PLAN = "plan"  # the departure plan's slots from the grid, PV surplus in between
 
 
-AUTOMATIC_MODES = frozenset({ChargeMode.OFF, ChargeMode.PV, ChargeMode.MIN_PV, ChargeMode.FAST})
+AUTOMATIC_MODES = frozenset(
+    {ChargeMode.OFF, ChargeMode.PV, ChargeMode.MIN_PV, ChargeMode.FAST, ChargeMode.PLAN}
+)
 
 
 class PvState(StrEnum):
@@ -70,6 +73,8 @@ class Reason(StrEnum):
     FOLLOWING_SURPLUS = "following_surplus"
     MIN_CURRENT = "min_current"
     MAX_CURRENT = "max_current"
+    PLANNED_SLOT = "planned_slot"
+    WAITING_FOR_SLOT = "waiting_for_slot"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -89,6 +94,8 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.FOLLOWING_SURPLUS: "Charging from surplus at {amps} A",
     Reason.MIN_CURRENT: "Charging at the minimum current of {amps} A",
     Reason.MAX_CURRENT: "Charging at the maximum current of {amps} A",
+    Reason.PLANNED_SLOT: "Charging in a slot of the departure plan at {amps} A",
+    Reason.WAITING_FOR_SLOT: "Waiting for the next slot of the departure plan",
 }
 
 

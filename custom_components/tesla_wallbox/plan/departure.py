@@ -1,0 +1,149 @@
+"""A car's departures and what the plan knows of the car: pure, no Home Assistant imports.
+
+DepartureSettings: a departure time per weekday (None: no departure that day), a one-off time for
+the next departure only, and the target SoC to have by then. The car's charging power comes from
+its own data (phases x volts x the amps it accepts), its battery size from its model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_DEPARTURE = time(7, 0)
+DEFAULT_TARGET_SOC = 80
+# Usable capacity by the VIN's model letter (its 4th character): the long-range packs, which most
+# cars sold have. A smaller pack plans a little early, never late; the options can set the size.
+BATTERY_KWH_BY_MODEL = {"3": 75.0, "Y": 75.0, "S": 95.0, "X": 95.0, "C": 123.0}
+DEFAULT_BATTERY_KWH = 75.0
+
+
+def _time_text(value: time | None) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
+
+
+def parse_time(value: Any) -> time | None:
+    """HH:MM or HH:MM:SS; ValueError for anything else."""
+    if not isinstance(value, str):
+        raise ValueError("a time is HH:MM")
+    parsed = time.fromisoformat(value)
+    if parsed.tzinfo is not None:
+        raise ValueError("a time is HH:MM, without a zone")
+    return parsed.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class DepartureSettings:
+    """When the car leaves, and with how much charge."""
+
+    weekdays: tuple[time | None, ...] = (DEFAULT_DEPARTURE,) * 7
+    next_at: datetime | None = None  # once: the next departure, before the weekdays' times
+    target_soc: int = DEFAULT_TARGET_SOC
+
+    def __post_init__(self) -> None:
+        if len(self.weekdays) != len(WEEKDAYS):
+            raise ValueError("one time per weekday")
+        if not 1 <= self.target_soc <= 100:
+            raise ValueError("target_soc must be from 1 to 100")
+
+    def next_departure(self, now: datetime, zone: tzinfo) -> datetime | None:
+        """The next departure after now, in `zone` (the one-off time first, if set)."""
+        local = now.astimezone(zone)
+        if self.next_at is not None and self.next_at > now:
+            return self.next_at.astimezone(zone)
+        for days in range(8):
+            day = local.date() + timedelta(days=days)
+            at = self.weekdays[day.weekday()]
+            if at is None:
+                continue
+            moment = datetime.combine(day, at, tzinfo=zone)
+            if moment > local:
+                return moment
+        return None
+
+    def with_weekday(self, index: int, at: time | None) -> DepartureSettings:
+        """A weekday's time changed."""
+        days = list(self.weekdays)
+        days[index] = at
+        return replace(self, weekdays=tuple(days))
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the store and the HTTP API."""
+        return {
+            "weekdays": {
+                name: _time_text(at) for name, at in zip(WEEKDAYS, self.weekdays, strict=True)
+            },
+            "next": self.next_at.isoformat() if self.next_at else None,
+            "target_soc": self.target_soc,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DepartureSettings:
+        """From the store; the defaults for anything missing or broken."""
+        if not isinstance(data, dict):
+            return cls()
+        stored_days = data.get("weekdays")
+        days: dict[str, Any] = stored_days if isinstance(stored_days, dict) else {}
+        weekdays = tuple(_stored_time(days, name, DEFAULT_DEPARTURE) for name in WEEKDAYS)
+        target = data.get("target_soc")
+        if not isinstance(target, int) or isinstance(target, bool) or not 1 <= target <= 100:
+            target = DEFAULT_TARGET_SOC
+        return cls(weekdays, _stored_datetime(data.get("next")), target)
+
+
+def _stored_time(data: dict[str, Any], key: str, default: time | None) -> time | None:
+    if key not in data:
+        return default
+    if data[key] is None:
+        return None
+    try:
+        return parse_time(data[key])
+    except ValueError:
+        return default
+
+
+def _stored_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def next_occurrence(now: datetime, at: time, zone: tzinfo) -> datetime:
+    """The next time the clock in `zone` shows `at`, after now (today or tomorrow)."""
+    local = now.astimezone(zone)
+    moment = datetime.combine(local.date(), at, tzinfo=zone)
+    if moment > local:
+        return moment
+    return datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+
+
+def battery_kwh(vin: str, override: float | None = None) -> float:
+    """The usable capacity: the option if set, else the model's (see BATTERY_KWH_BY_MODEL)."""
+    if override:
+        return float(override)
+    return BATTERY_KWH_BY_MODEL.get(vin[3:4].upper(), DEFAULT_BATTERY_KWH)
+
+
+def charging_power_kw(
+    phases: int | None,
+    volts: float | None,
+    max_amps: int | None,
+    *,
+    assumed_phases: int,
+    assumed_voltage: float,
+    amps_cap: int | None = None,
+) -> float:
+    """The car's power at its maximum current: phases x volts x amps, as measured while it
+    charges; the assumed phases and voltage otherwise (the car reports 0-2 V when it does not)."""
+    use_phases = phases if phases else assumed_phases
+    use_volts = volts if volts and volts >= 100 else assumed_voltage
+    amps = max_amps or 16
+    if amps_cap:
+        amps = min(amps, amps_cap)
+    return use_phases * use_volts * amps / 1000
