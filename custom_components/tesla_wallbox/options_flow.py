@@ -39,7 +39,9 @@ class WallboxOptionsFlow(BluetoothOptionsMixin, OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose which options to change."""
-        return self.async_show_menu(step_id="init", menu_options=["general", "pv", "plan", "bluetooth"])
+        return self.async_show_menu(
+            step_id="init", menu_options=["general", "pv", "plan", "bluetooth"]
+        )
 
     async def async_step_general(
         self, user_input: dict[str, Any] | None = None
