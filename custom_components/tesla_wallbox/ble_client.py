@@ -38,6 +38,8 @@ _NEEDED = ("BluetoothTransportError", "BluetoothUnconfirmedCommand", "BluetoothC
 EXCHANGE_TIMEOUT = 30.0
 # The library's answer to a whitelist operation for a key the car knows already.
 _ALREADY_PAIRED = "WhitelistOperationAttemptingToAddExistingKey"
+# How often pairing asks the car whether the key card was tapped.
+PAIR_POLL = 2.0
 
 
 def supported() -> bool:
@@ -146,12 +148,15 @@ class BluetoothCar:
         response = answer.get("response") if isinstance(answer, dict) else None
         return response if isinstance(response, dict) else {}
 
-    async def pair(self, wait_s: float) -> bool:
+    async def pair(self, wait_s: float, poll_s: float = PAIR_POLL) -> bool:
         """Add our key to the car: the car asks the user to tap a key card on the console.
-        True when the car knows the key now (also when it knew it before)."""
+        True when the car knows the key now (also when it knew it before), False when nobody
+        tapped within `wait_s`. KeyNotPairedError: the car refused the key."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
 
         async def pair() -> None:
-            await self._vehicle.pair(timeout=wait_s)
+            await self._vehicle.pair(timeout=wait_s, poll_interval=poll_s)
 
         try:
             await self._run("pair", pair, wait_s + EXCHANGE_TIMEOUT)
@@ -159,7 +164,19 @@ class BluetoothCar:
             if err.detail == _ALREADY_PAIRED:
                 return True
             raise
-        return True
+        except BluetoothUnreachableError as err:
+            if err.detail != "BluetoothTimeout":
+                raise
+        # The library takes the car's first answer for success, and that may be "waiting for the
+        # key card" (protocol.md's OPERATIONSTATUS_WAIT): the key counts once a handshake with it
+        # goes through.
+        while True:
+            if await self.knows_key():
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(poll_s, remaining))
 
     async def knows_key(self) -> bool:
         """Whether the car has our key already (a security-computer handshake with it)."""

@@ -148,6 +148,11 @@ class VehicleClient:
         self.data_path: Path | None = None
         self.command_path: Path | None = None
 
+    @property
+    def reads_free(self) -> bool:
+        """Whether a read costs nothing now: the car in Bluetooth range."""
+        return self.local is not None and self.local.in_range
+
     def restore_calls(self, stored: Any) -> None:
         """Take back today's billable counts from the store (a new day starts from zero)."""
         self.calls.restore(stored, self._today())

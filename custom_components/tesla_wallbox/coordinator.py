@@ -91,12 +91,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
 
     @property
     def settings(self) -> policy.PollSettings:
-        """The intervals from the options; shorter reads while charging when they are free
-        (the car in Bluetooth range)."""
-        local = self.client.local
-        if local is not None and local.in_range:
-            return policy.with_free_reads(self._settings)
-        return self._settings
+        """The options' intervals; reads while charging come sooner while they are free."""
+        return policy.with_free_reads(self._settings) if self.client.reads_free else self._settings
 
     @property
     def stale(self) -> bool:
@@ -225,7 +221,6 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
         )
         self.facts, self._targets, self._partial = outcome.facts, outcome.targets, outcome.partial
         if outcome.state is not self.data:
-            self.client.data_path = "stream"
             store_state(self._store, self.vin, outcome.state)
             self.async_set_updated_data(outcome.state)
 
@@ -293,10 +288,8 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     @callback
     def _on_pv_zone_changed(self) -> None:
         """The PV zone moved or changed its radius: is the car still inside?"""
-        state = self.data
-        inside = self._zone.contains(state.position)
-        if inside != state.at_pv_location:
-            self.async_set_updated_data(state.with_position(state.position, inside))
+        if (inside := self._zone.contains(self.data.position)) != self.data.at_pv_location:
+            self.async_set_updated_data(self.data.with_position(self.data.position, inside))
 
     async def async_shutdown(self) -> None:
         """Cancel the timers."""

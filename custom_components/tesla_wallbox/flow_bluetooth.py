@@ -125,14 +125,14 @@ class BluetoothOptionsMixin(OptionsFlow):
             self.hass, self.config_entry, runtime.account, vin, address
         )
         try:
-            if not await car.knows_key():
-                await car.pair(PAIR_TIMEOUT)
+            if not await car.knows_key() and not await car.pair(PAIR_TIMEOUT):
+                self._ble_error = "pairing_timeout"
         except KeyNotPairedError as err:
             LOGGER.warning("The car refused the Bluetooth pairing: %s", err.detail)
             self._ble_error = "pairing_refused"
         except TeslaWallboxError as err:
             LOGGER.warning("Bluetooth pairing did not finish: %s", err.detail)
-            self._ble_error = "pairing_timeout" if "Timeout" in err.detail else "pairing_failed"
+            self._ble_error = "pairing_failed"
         finally:
             await car.disconnect()
 

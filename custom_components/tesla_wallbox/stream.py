@@ -120,6 +120,7 @@ class CarStreams:
         self.events[vin] += 1
         reading = read_event(event)
         if not reading.empty:
+            coordinator.client.data_path = "stream"
             coordinator.async_apply_stream(reading)
 
     @callback
