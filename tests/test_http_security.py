@@ -9,7 +9,6 @@ credentials do. Only the origins Home Assistant allows get CORS headers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
 import re
@@ -46,15 +45,6 @@ RIGHT_KEY = [
     (f"{GOE_API}/set?frc=2", {}),
     (f"/tlwb/1/goe/{API_KEY}/status", {}),  # go-e's API v1, which evcc falls back to
 ]
-
-
-@pytest.fixture
-def ip_bans_file(hass: HomeAssistant) -> Iterator[Path]:
-    """HA writes bans into its config folder, shared by all tests: leave no ban behind."""
-    path = Path(hass.config.path("ip_bans.yaml"))
-    path.unlink(missing_ok=True)
-    yield path
-    path.unlink(missing_ok=True)
 
 
 async def set_up_http(hass: HomeAssistant, **config: Any) -> None:
