@@ -12,7 +12,7 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.tesla_wallbox import client as client_module
+from custom_components.tesla_wallbox import ble_client, client as client_module
 from custom_components.tesla_wallbox.const import (
     CONF_ALLOW_LOW_TARGET,
     CONF_API_KEY,
@@ -595,3 +595,18 @@ async def test_car_names_are_kept_printable(hass: HomeAssistant, sim: Simulator)
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.skipif(
+    ble_client.supported(),
+    reason="this tesla-fleet-api drives cars over Bluetooth; scripts/test-compat runs the oldest",
+)
+async def test_bluetooth_needs_a_newer_tesla_fleet_api(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "bluetooth"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "bluetooth_unsupported"

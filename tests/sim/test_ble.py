@@ -2,7 +2,8 @@
 
 Nothing in the library is patched. ``bleak.BleakClient``, which the library looks up when it
 connects, is bleak's own client with ``SimBleakClient`` as its backend (SimBleakClientFacade),
-as Home Assistant puts its wrapper there (tests/test_sim_bluetooth.py goes through that one).
+as Home Assistant puts its wrapper there (tests/sim/test_ble_home_assistant.py goes through
+that one).
 No sockets: the radio is in memory.
 """
 
