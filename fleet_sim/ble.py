@@ -151,7 +151,8 @@ class BleCar:
             self.links.remove(link)
 
     def touch(self) -> None:
-        """BLE traffic: an awake car stays awake (its sleep timer restarts)."""
+        """Infotainment traffic: an awake car stays awake (its sleep timer restarts). VCSEC's
+        messages and GATT reads do not keep it awake."""
         if self.vehicle.state == "online":
             self.vehicle.go_online()
 
@@ -241,7 +242,8 @@ class BleCar:
             self._log(name, _kind_of(request, self._kind), answered=False)
             return
         ran = self.vehicle.commands[commands:]
-        self.touch()
+        if domain == Domain.DOMAIN_INFOTAINMENT:
+            self.touch()
         link.send(answer)
         self._log(name, _kind_of(request, self._kind or (ran[-1].name if ran else None)), True)
 

@@ -53,10 +53,9 @@ class BleLink:
             self._car.receive(self, frame)
 
     def read(self, uuid: str) -> bytes:
-        """A read of one of the car's characteristics (traffic: it keeps an awake car awake)."""
+        """A read of one of the car's characteristics (it does not keep the car awake)."""
         if not self.connected:
             raise ConnectionError("the link is closed")
-        self._car.touch()
         if uuid == VERSION_UUID:
             return PROTOCOL_VERSION
         if uuid == DEVICE_NAME_UUID:
