@@ -7,8 +7,9 @@ RSSI, connectable) and connects to them through ``SimBleakClient`` (ble_bleak.py
 ``bluetooth.async_ble_device_from_address`` finds a car and the ``bleak.BleakClient`` Home
 Assistant wraps reaches it over the simulated radio.
 
-It needs Home Assistant's ``bluetooth`` integration set up (tests/bluetooth.py does that without
-real adapters). Not for a real Home Assistant: it would show simulated cars next to real ones.
+It needs Home Assistant's ``bluetooth`` integration set up (in tests and the bench with Home
+Assistant's own test helpers, whose host adapter is a stand-in). Not for a real Home Assistant:
+it would show simulated cars next to real ones.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The real tesla-fleet-api VehicleBluetooth finds the car with
 ``bluetooth.async_ble_device_from_address`` and connects through ``establish_connection`` with
 the ``bleak.BleakClient`` Home Assistant wraps, which picks the proxy's connector
-(fleet_sim/ha_radio.py). Only the host's adapters are patched (tests/bluetooth.py).
+(fleet_sim/ha_radio.py). Only the host's adapter is a stand-in (Home Assistant's test helpers).
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ async def test_the_proxy_advertises_the_car(
     assert info.name == car.name
     assert info.source == sim_radio.source
     assert info.connectable
-    assert bluetooth.async_scanner_count(hass, connectable=True) == 1
+    # Home Assistant knows the proxy beside the host's adapter (the test helpers' hci0).
+    assert bluetooth.async_scanner_by_source(hass, sim_radio.source) is sim_radio.scanner
+    assert bluetooth.async_scanner_count(hass, connectable=True) == 2
     # bleak.BleakClient is Home Assistant's wrapper while bluetooth runs.
     assert bleak.BleakClient.__module__.startswith("habluetooth")
 
