@@ -401,3 +401,13 @@ async def test_the_bluetooth_step_needs_home_assistants_bluetooth(
     result = await _bluetooth_step(hass, init_integration)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "bluetooth_unavailable"
+
+
+async def test_removing_the_entry_forgets_its_bluetooth_key(
+    hass: HomeAssistant, hass_storage: dict[str, Any], paired: MockConfigEntry
+) -> None:
+    name = f"{DOMAIN}.{paired.entry_id}.bluetooth_key"
+    assert name in hass_storage
+    assert await hass.config_entries.async_remove(paired.entry_id)
+    await hass.async_block_till_done()
+    assert name not in hass_storage

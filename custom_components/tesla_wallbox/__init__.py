@@ -8,7 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from . import log_filter
+from . import ble_link, log_filter
 from .api import async_register_views
 from .const import CONF_VINS, DOMAIN
 from .models import WallboxConfigEntry
@@ -55,5 +55,6 @@ async def async_remove_config_entry_device(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WallboxConfigEntry) -> None:
-    """Forget what the entry stored."""
+    """Forget what the entry stored, its own Bluetooth key too."""
     await CarStore(hass, entry.entry_id).async_remove()
+    await ble_link.async_remove_key(hass, entry)
