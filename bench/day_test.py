@@ -10,6 +10,11 @@ With $BENCH_DAY_BACKEND=teslemetry the entry is a Teslemetry one and the car str
 teslemetry-stream library reads the simulator's stream over HTTPS (Teslemetry's host names point at
 the simulator, the one thing it cannot serve itself), and each step waits until the stream has
 delivered what the car sent.
+
+With $BENCH_DAY_BLUETOOTH=1 the car is paired over Bluetooth and in range of a simulated Bluetooth
+proxy in Home Assistant's real bluetooth integration (set up by Home Assistant's test helpers,
+fleet_sim/ha_radio.py): its reads, wake-ups and commands go over BLE, the cloud only where BLE
+cannot serve.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 import freezegun.api
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN
@@ -67,6 +74,7 @@ from custom_components.tesla_wallbox import stream as stream_module
 from custom_components.tesla_wallbox.const import (
     CONF_API_KEY,
     CONF_BACKEND,
+    CONF_BLUETOOTH,
     CONF_GRID_SENSOR,
     CONF_PV_ZONE,
     CONF_URL,
@@ -75,6 +83,7 @@ from custom_components.tesla_wallbox.const import (
     DOMAIN,
 )
 from fleet_sim import SimClock, Simulator
+from fleet_sim.ha_radio import async_start_sim_radio
 
 OUT_ENV = "BENCH_DAY_OUT"
 # JSON object of extra entry options (a variant of the defaults), and the run's label.
@@ -82,6 +91,8 @@ OPTIONS_ENV = "BENCH_DAY_OPTIONS"
 LABEL_ENV = "BENCH_DAY_LABEL"
 # "custom" (polled, the default) or "teslemetry" (the car streams).
 BACKEND_ENV = "BENCH_DAY_BACKEND"
+# "1": the car is paired over Bluetooth and in range all day.
+BLUETOOTH_ENV = "BENCH_DAY_BLUETOOTH"
 # Real seconds a step may wait for the stream before the day is given up.
 STREAM_SETTLE_S = 10.0
 GRID_SENSOR = "sensor.grid_power"
@@ -224,18 +235,40 @@ def _epoch(iso: Any) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if isinstance(iso, str) else None
 
 
+def store_bluetooth_key(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, sim: Simulator
+) -> None:
+    """The entry's own Bluetooth key, paired with the car before the day (as the options'
+    pairing step leaves it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    sim.vehicle(1).pair_key(key.public_key())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    name = f"{DOMAIN}.{entry.entry_id}.bluetooth_key"
+    hass_storage[name] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": name,
+        "data": {"pem": pem.decode()},
+    }
+
+
 @pytest.mark.timeout(900)
 async def test_simulated_day(
+    request: pytest.FixtureRequest,
     hass: HomeAssistant,
     hass_admin_user: MockUser,
     aiohttp_client: ClientSessionGenerator,
     freezer: FrozenDateTimeFactory,
+    *,
     socket_enabled: None,
 ) -> None:
     """Run the day and write what it cost, how the car slept and what the client saw."""
     extra_options: dict[str, Any] = json.loads(os.environ.get(OPTIONS_ENV) or "{}")
     backend = os.environ.get(BACKEND_ENV) or "custom"
     streaming = backend == "teslemetry"
+    bluetooth = os.environ.get(BLUETOOTH_ENV) == "1"
     midnight = local_midnight(DAY_DATE)
     freezer.move_to(datetime.fromtimestamp(midnight - WARMUP_S, UTC))
     clock = SimClock(start=midnight - WARMUP_S, speed=0)
@@ -274,9 +307,24 @@ async def test_simulated_day(
                 **extra_options,
             },
         )
+        if bluetooth:
+            # What the test helpers' enable_bluetooth does (an async fixture cannot be asked
+            # for here): the host's adapter a stand-in, its scanner not started.
+            request.getfixturevalue("mock_bleak_scanner_start")
+            adapter = MockConfigEntry(domain="bluetooth", unique_id="00:00:00:00:00:01")
+            adapter.add_to_hass(hass)
+            assert await hass.config_entries.async_setup(adapter.entry_id)
+            store_bluetooth_key(request.getfixturevalue("hass_storage"), entry, sim)
+            radio = await async_start_sim_radio(hass, sim)
+            stack.callback(radio.stop)
+            entry.add_to_hass(hass)
+            hass.config_entries.async_update_entry(
+                entry, options={**entry.options, CONF_BLUETOOTH: {car.vin: sim.ble(1).address}}
+            )
         day = Day(hass, freezer, sim, midnight, streaming=streaming)
         day.set_grid()
-        entry.add_to_hass(hass)
+        if not bluetooth:
+            entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         if streaming:
@@ -332,6 +380,7 @@ async def test_simulated_day(
             "policy": os.environ.get(LABEL_ENV) or "tesla_wallbox",
             "options": extra_options,
             "backend": backend,
+            "bluetooth": bluetooth,
             "midnight": midnight,
             "ledger": ledger_summary(entries),
             "sleep": sleep.as_dict(),
@@ -350,6 +399,8 @@ async def test_simulated_day(
                 "data_age_charging_s": distribution(charging_ages, digits=1),
             },
             "stream_connections": sim.ledger.count("stream"),
+            "cloud_requests": sum(1 for entry in entries if entry.transport == "cloud"),
+            "bluetooth_requests": sum(1 for entry in entries if entry.transport == "bluetooth"),
             "commands": [
                 {"time": record.time, "name": record.name, "body": record.body}
                 for record in car.commands

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 import math
 from typing import Any
 
@@ -188,10 +189,12 @@ def in_window(entries: Iterable[LedgerEntry], window: Interval) -> list[LedgerEn
 
 
 def ledger_summary(entries: Sequence[LedgerEntry]) -> dict[str, Any]:
-    """Requests and cost per category, and the totals (cost in USD, as Tesla bills)."""
+    """Cloud requests and cost per category, and the totals (cost in USD, as Tesla bills); what
+    went over Bluetooth (free) is counted apart."""
+    cloud = [entry for entry in entries if entry.transport == "cloud"]
     categories: dict[str, dict[str, float | int]] = {}
     for category in CATEGORIES:
-        chosen = [entry for entry in entries if entry.category == category]
+        chosen = [entry for entry in cloud if entry.category == category]
         categories[category] = {
             "count": len(chosen),
             "billed": sum(1 for entry in chosen if entry.price > 0),
@@ -200,16 +203,23 @@ def ledger_summary(entries: Sequence[LedgerEntry]) -> dict[str, Any]:
     return {
         "categories": categories,
         "total": {
-            "count": len(entries),
-            "billed": sum(1 for entry in entries if entry.price > 0),
+            "count": len(cloud),
+            "billed": sum(1 for entry in cloud if entry.price > 0),
             "cost": round(sum(entry.price for entry in entries), 6),
         },
+        "bluetooth": {"count": len(entries) - len(cloud)},
     }
 
 
 def request_times(entries: Iterable[LedgerEntry], categories: set[str]) -> list[float]:
-    """The times of the requests in the given categories that the car answered (status < 500)."""
-    return [entry.time for entry in entries if entry.category in categories and entry.price > 0]
+    """The times of the requests in the given categories that the car answered (billed over the
+    cloud; over Bluetooth, free, when the car answered)."""
+    return [
+        entry.time
+        for entry in entries
+        if entry.category in categories
+        and (entry.price > 0 or (entry.transport == "bluetooth" and entry.status == HTTPStatus.OK))
+    ]
 
 
 # ----- statistics ---------------------------------------------------------------------------------

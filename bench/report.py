@@ -7,6 +7,7 @@ from typing import Any
 POLICY_NAMES = {
     "tesla_wallbox": "Tesla Wallbox (defaults)",
     "tesla_wallbox teslemetry_stream": "Tesla Wallbox on Teslemetry, the car streaming (defaults)",
+    "tesla_wallbox bluetooth": "Tesla Wallbox, Bluetooth in range at home (defaults)",
     "naive_30s": "(a) naive: vehicle_data every 30 s when online",
     "ha_core_tesla_fleet": "(b) like HA core tesla_fleet: state check + vehicle_data every 600 s",
 }
@@ -34,10 +35,11 @@ def _share(value: float | None) -> str:
 def day_table(result: dict[str, Any]) -> str:
     """One row per policy: requests, cost, sleep, energy, age."""
     lines = [
-        "| Policy | vehicle_data | commands | wake_up | state checks (free) | cost (USD) "
+        "| Policy | vehicle_data | commands | wake_up | state checks (free) | Bluetooth (free) "
+        "| cost (USD) "
         "| asleep (h) | asleep / could sleep | PV / grid (kWh) | status age mean / max (s) "
         "| data age charging mean / max (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in result["runs"]:
         categories = run["ledger"]["categories"]
@@ -49,6 +51,7 @@ def day_table(result: dict[str, Any]) -> str:
             f"| {_name(run['policy'], run.get('options'))} "
             f"| {categories['data']['count']} | {categories['command']['count']} "
             f"| {categories['wake']['count']} | {categories['state']['count']} "
+            f"| {run['ledger'].get('bluetooth', {}).get('count', 0)} "
             f"| {run['ledger']['total']['cost']:.3f} "
             f"| {sleep['asleep_h']:.1f} | {sleep['asleep_share_of_eligible'] * 100:.1f} % "
             f"| {energy['pv_kwh']:.1f} / {energy['grid_kwh']:.2f} "
@@ -67,6 +70,8 @@ def targets_table(result: dict[str, Any]) -> str:
         "asleep_share_of_eligible": "asleep while it could sleep",
         "stream_data_reads": "vehicle_data in the day",
         "stream_data_age_charging_max_s": "data age while charging, max (s)",
+        "bluetooth_cost_usd": "cost of the day in Bluetooth range (USD)",
+        "bluetooth_cloud_requests": "cloud requests in the day",
     }
     runs = {run["policy"]: run for run in result["runs"]}
     for policy, targets in result["targets"].items():
@@ -75,7 +80,7 @@ def targets_table(result: dict[str, Any]) -> str:
             value = target["value"]
             shown = f"{value * 100:.1f} %" if key == "asleep_share_of_eligible" else str(value)
             if key == "cheaper_than_ha_core":
-                shown = f"{value}x"
+                shown = "nothing billed" if value is None else f"{value}x"
             lines.append(
                 f"| {name} | {labels[key]} {target['target']} | {shown} "
                 f"| {'yes' if target['met'] else 'no'} |"

@@ -15,10 +15,11 @@ from bench.__main__ import build_parser
 from bench.baselines import CoreTeslaFleetPoller, NaivePoller, ReplayCommand, run_baseline
 from bench.day import judge
 from bench.load import open_loop, parse_wrk
-from bench.metrics import percentile, sleep_report
+from bench.metrics import ledger_summary, percentile, request_times, sleep_report
 from bench.report import render
 from bench.scenario import PLAN
 from fleet_sim import Simulator
+from fleet_sim.ledger import Ledger
 
 MIDNIGHT = 1_782_025_200.0  # 2026-06-21 00:00 in US/Pacific
 
@@ -168,3 +169,39 @@ def test_a_week_with_a_departure_plan() -> None:
     markdown = render({"plan": {**result, "wall_s": 0.1, "machine": _machine()}})
     assert "### A week with a departure plan" in markdown
     assert "| Tesla Wallbox plan mode |" in markdown
+
+
+def test_a_day_over_bluetooth_counts_the_cloud_apart() -> None:
+    """Bluetooth exchanges are free and counted apart; one the car answered wakes it (the sleep
+    report's wake events), a silent one does not; the Bluetooth run is judged by its cloud."""
+    ledger = Ledger()
+    ledger.record(time=1.0, method="GET", path="/api/1/vehicles/1/vehicle_data", status=200)
+    ledger.record_bluetooth(
+        time=5.0, vin="V", domain="vcsec", kind="wake", category="wake", answered=True
+    )
+    ledger.record_bluetooth(
+        time=6.0,
+        vin="V",
+        domain="infotainment",
+        kind="vehicle_data",
+        category="data",
+        answered=False,
+    )
+    summary = ledger_summary(ledger.entries)
+    assert summary["categories"]["data"]["count"] == 1
+    assert summary["categories"]["wake"]["count"] == 0
+    assert summary["bluetooth"] == {"count": 2}
+    assert summary["total"]["count"] == 1
+    assert request_times(ledger.entries, {"wake", "data"}) == [ledger.entries[0].time, 5.0]
+
+    core = {"ledger": {"total": {"cost": 0.2}}, "sleep": {"asleep_share_of_eligible": 0.4}}
+    ours = {
+        "ledger": {"total": {"cost": 0.0}},
+        "sleep": {"asleep_share_of_eligible": 0.99},
+        "bluetooth": True,
+        "cloud_requests": 1,
+    }
+    targets = judge(ours, core)
+    assert targets["cheaper_than_ha_core"] == {"value": None, "target": ">= 5.0x", "met": True}
+    assert targets["bluetooth_cost_usd"]["met"] is True
+    assert targets["bluetooth_cloud_requests"] == {"value": 1, "target": "== 0", "met": False}
