@@ -301,3 +301,38 @@ async def test_http_api_reads_and_sets_the_departures(
     anonymous = await hass_client_no_auth()
     assert (await anonymous.get(f"/tlwb/1/plan?key={API_KEY}")).status == 200
     assert (await anonymous.get("/tlwb/1/plan?key=wrong")).status == 401
+
+
+async def test_the_battery_size_comes_from_the_cars_own_charging(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The simulated car has a 60 kWh pack, not the model's 75: a charging session of more than
+    15 points shows it, the plan counts with it, and it is kept across restarts."""
+    sim.vehicle(1).battery_capacity_kwh = 60.0
+    vin = sim.vehicle(1).vin
+    car = init_integration.runtime_data.cars[vin]
+    assert car.plan.battery_kwh == 75.0
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {ATTR_ENTITY_ID: entity_id(hass, "switch", vin, "charging")},
+        blocking=True,
+    )
+    await advance(hass, freezer, sim, 2 * 3600, step=120)
+    assert sim.vehicle(1).battery_level >= 58.0
+    assert car.plan.learned_kwh == pytest.approx(60.0, rel=0.07)
+    assert car.plan.battery_kwh == car.plan.learned_kwh
+    await set_target(hass, sim, 80)
+    _, attrs = plan_state(hass, sim)
+    level = car.coordinator.data.charge.battery_level
+    assert attrs["energy_needed"] == pytest.approx(
+        (80 - level) / 100 * car.plan.learned_kwh, abs=0.1
+    )
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    again = init_integration.runtime_data.cars[vin]
+    assert again.plan.battery_kwh == car.plan.learned_kwh

@@ -19,6 +19,7 @@ from custom_components.tesla_wallbox.plan import (
 from custom_components.tesla_wallbox.plan.departure import (
     battery_kwh,
     charging_power_kw,
+    learned_capacity,
     next_occurrence,
     parse_time,
 )
@@ -233,6 +234,9 @@ def test_battery_and_power_from_the_car() -> None:
     assert battery_kwh("5YJSA1E26MF000001") == 95.0
     assert battery_kwh("7G2CEHED0RA000001") == 123.0
     assert battery_kwh("XP7YGCEK0PB000001", 60.0) == 60.0
+    # What the car's charging showed beats the model's figure; the option beats both.
+    assert battery_kwh("5YJ3E1EA7KF000001", None, 57.5) == 57.5
+    assert battery_kwh("5YJ3E1EA7KF000001", 60.0, 57.5) == 60.0
     assert battery_kwh("??????????") == 75.0
     assert charging_power_kw(3, 229, 16, assumed_phases=1, assumed_voltage=230) == pytest.approx(
         3 * 229 * 16 / 1000
@@ -304,3 +308,13 @@ def test_a_reachable_departure_is_always_met(
     else:
         assert plan.status is PlanStatus.UNREACHABLE
         assert plan.slots[0].start == NOW
+
+
+def test_the_pack_size_from_a_charging_session() -> None:
+    # 30 % -> 50 % with 11.5 kWh added: a 57.5 kWh pack.
+    assert learned_capacity((30.0, 0.0), (50.0, 11.5)) == 57.5
+    # Too few points to tell (whole percents), nothing added, or no Tesla pack's size.
+    assert learned_capacity((30.0, 0.0), (44.0, 8.0)) is None
+    assert learned_capacity((30.0, 2.0), (50.0, 2.0)) is None
+    assert learned_capacity((30.0, 0.0), (50.0, 40.0)) is None
+    assert learned_capacity((30.0, 0.0), (50.0, 4.0)) is None
