@@ -323,16 +323,14 @@ async def test_the_battery_size_comes_from_the_cars_own_charging(
     )
     await advance(hass, freezer, sim, 2 * 3600, step=120)
     assert sim.vehicle(1).battery_level >= 58.0
-    assert car.plan.learned_kwh == pytest.approx(60.0, rel=0.07)
-    assert car.plan.battery_kwh == car.plan.learned_kwh
+    learned = car.plan.battery_kwh
+    assert learned == pytest.approx(60.0, rel=0.07)
     await set_target(hass, sim, 80)
     _, attrs = plan_state(hass, sim)
     level = car.coordinator.data.charge.battery_level
-    assert attrs["energy_needed"] == pytest.approx(
-        (80 - level) / 100 * car.plan.learned_kwh, abs=0.1
-    )
+    assert attrs["energy_needed"] == pytest.approx((80 - level) / 100 * learned, abs=0.1)
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     again = init_integration.runtime_data.cars[vin]
-    assert again.plan.battery_kwh == car.plan.learned_kwh
+    assert again.plan.battery_kwh == learned

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..vehicle_data import ChargeData
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_DEPARTURE = time(7, 0)
@@ -167,3 +170,29 @@ def charging_power_kw(
     if amps_cap:
         amps = min(amps, amps_cap)
     return use_phases * use_volts * amps / 1000
+
+
+class CapacityWatch:
+    """Follows a car's charging sessions and tells the pack's size once one shows it."""
+
+    def __init__(self, learned: float | None = None) -> None:
+        self.learned = learned
+        # (battery level, charge_energy_added) when the session began.
+        self._start: tuple[float, float] | None = None
+
+    def observe(self, charge: ChargeData | None) -> bool:
+        """A reading of the car; True when it showed a new size (then in `learned`)."""
+        if charge is None or charge.battery_level is None or charge.charge_energy_added is None:
+            return False
+        charging = charge.charging
+        reading = (float(charge.battery_level), float(charge.charge_energy_added))
+        start = self._start
+        # charge_energy_added starts from 0 with each session; a lower level: it drove.
+        if start is None or reading[1] < start[1] or reading[0] < start[0]:
+            self._start = reading if charging else None
+            return False
+        learned = learned_capacity(start, reading)
+        if learned is None or learned == self.learned:
+            return False
+        self.learned = learned
+        return True

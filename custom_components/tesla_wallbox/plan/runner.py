@@ -41,10 +41,10 @@ from ..storage import CarStore
 from ..surplus.runner import SurplusRunner
 from ..surplus.types import ChargeMode
 from .departure import (
+    CapacityWatch,
     DepartureSettings,
     battery_kwh,
     charging_power_kw,
-    learned_capacity,
     next_occurrence,
 )
 from .planner import Plan, PlanRequest, PriceSlot, PvPeriod, make_plan
@@ -79,10 +79,7 @@ class PlanRunner:
         self.solar_entry: str | None = options.get(CONF_SOLAR_FORECAST) or None
         capacity = options.get(CONF_BATTERY_CAPACITY)
         self._capacity_option = float(capacity) if capacity else None
-        self.learned_kwh: float | None = store.get(self.vin, CAPACITY_KEY)
-        self.battery_kwh = battery_kwh(self.vin, self._capacity_option, self.learned_kwh)
-        # (battery level, charge_energy_added) when the car's charging session began.
-        self._session_start: tuple[float, float] | None = None
+        self._capacity = CapacityWatch(store.get(self.vin, CAPACITY_KEY))
         self.efficiency = (
             float(options.get(CONF_CHARGE_EFFICIENCY, DEFAULT_CHARGE_EFFICIENCY)) / 100
         )
@@ -95,6 +92,11 @@ class PlanRunner:
         self._timer: CALLBACK_TYPE | None = None
         self._unsubs: list[CALLBACK_TYPE] = []
         surplus.grid_allowed = self.grid_allowed
+
+    @property
+    def battery_kwh(self) -> float:
+        """The pack's usable size: the option, else what charging showed, else the model's."""
+        return battery_kwh(self.vin, self._capacity_option, self._capacity.learned)
 
     # ----- life cycle -------------------------------------------------------------------------
 
@@ -150,30 +152,12 @@ class PlanRunner:
         facts = (
             (charge.plugged_in, charge.battery_level, charge.charge_limit_soc) if charge else None
         )
-        learned = self._learn_capacity()
+        learned = self._capacity.observe(charge)
+        if learned:  # the car's charging showed a new size of its pack
+            self._store.set(self.vin, CAPACITY_KEY, self._capacity.learned)
         if facts != self._car_facts or learned:
             self._car_facts = facts
             self.async_replan()
-
-    def _learn_capacity(self) -> bool:
-        """Follow the charging session; True when it showed a new size of the pack."""
-        charge = self._coordinator.data.charge
-        if charge is None or charge.battery_level is None or charge.charge_energy_added is None:
-            return False
-        reading = (float(charge.battery_level), charge.charge_energy_added)
-        start = self._session_start
-        # charge_energy_added starts from 0 with each session.
-        if start is None or reading[1] < start[1] or reading[0] < start[0]:
-            self._session_start = reading if charge.charging else None
-            return False
-        learned = learned_capacity(start, reading)
-        if learned is None or learned == self.learned_kwh:
-            return False
-        self.learned_kwh = learned
-        self._store.set(self.vin, CAPACITY_KEY, learned)
-        self.battery_kwh = battery_kwh(self.vin, self._capacity_option, learned)
-        LOGGER.debug("%s: its charging shows a %.1f kWh pack", self.vin[-4:], learned)
-        return True
 
     @callback
     def _on_surplus(self) -> None:
