@@ -89,7 +89,11 @@ class SimRadio:
         # What the scanner's expiry and the manager's periodic check would do after some
         # minutes of silence, done now: habluetooth offers no public way to do either.
         self.scanner._previous_service_info.pop(car.address, None)
-        get_manager()._async_check_unavailable()
+        manager = get_manager()
+        # The check schedules its next run itself: the pending one goes, or two would be left.
+        if manager._cancel_unavailable_tracking is not None:
+            manager._cancel_unavailable_tracking.cancel()
+        manager._async_check_unavailable()
 
     @callback
     def find(self, car: BleCar) -> None:

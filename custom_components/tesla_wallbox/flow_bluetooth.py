@@ -12,18 +12,15 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
-from homeassistant.helpers import selector
-import voluptuous as vol
 
 from . import ble_client, ble_link
 from .const import CONF_BLUETOOTH, CONF_VEHICLES, CONF_VINS, LOGGER
 from .errors import KeyNotPairedError, TeslaWallboxError
+from .flow_schemas import CONF_TURN_OFF, CONF_VIN, bluetooth_schema
 
 if TYPE_CHECKING:
     from .models import WallboxRuntime
 
-CONF_VIN = "vin"
-CONF_TURN_OFF = "turn_off"
 # How long the car waits for the key card (the library's own default is 5 minutes).
 PAIR_TIMEOUT = 120.0
 
@@ -43,22 +40,7 @@ class BluetoothOptionsMixin(OptionsFlow):
     def _bluetooth_form(self, errors: dict[str, str] | None = None) -> ConfigFlowResult:
         names = self._car_names()
         paired = ble_link.paired_cars(self.config_entry.options)
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_VIN, default=self._ble_vin or next(iter(names))): (
-                    selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=[
-                                selector.SelectOptionDict(value=vin, label=name)
-                                for vin, name in names.items()
-                            ],
-                            mode=selector.SelectSelectorMode.DROPDOWN,
-                        )
-                    )
-                ),
-                vol.Optional(CONF_TURN_OFF, default=False): selector.BooleanSelector(),
-            }
-        )
+        schema = bluetooth_schema(names, self._ble_vin or next(iter(names)))
         listed = ", ".join(f"{names.get(vin, vin)} ({address})" for vin, address in paired.items())
         return self.async_show_form(
             step_id="bluetooth",

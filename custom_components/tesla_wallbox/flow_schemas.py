@@ -75,6 +75,8 @@ else:
     import voluptuous as vol
 
 CONF_REGENERATE_API_KEY = "regenerate_api_key"
+CONF_VIN = "vin"
+CONF_TURN_OFF = "turn_off"
 TOKEN_SELECTOR = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
@@ -351,3 +353,18 @@ def entry_title(vins: list[str], vehicles: Mapping[str, str]) -> str:
 def new_api_key() -> str:
     """A fresh API key for clients that cannot send HA's bearer token."""
     return secrets.token_urlsafe(24)
+
+
+def bluetooth_schema(names: Mapping[str, str], vin: str) -> vol.Schema:
+    """The Bluetooth step: which car (by name), and whether to turn Bluetooth off for it."""
+    cars = [selector.SelectOptionDict(value=key, label=name) for key, name in names.items()]
+    return vol.Schema(
+        {
+            vol.Required(CONF_VIN, default=vin): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=cars, mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Optional(CONF_TURN_OFF, default=False): selector.BooleanSelector(),
+        }
+    )
