@@ -7,12 +7,14 @@ already on the root logger, and an inner test's secret would fail this run as we
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
 from .const import TOKEN
+from .plugins.secret_scan import SecretScan
 
 pytest_plugins = ["pytester"]
 
@@ -84,3 +86,21 @@ def test_a_run_without_a_secret_passes(inner: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, deselected=1)
     assert result.ret == pytest.ExitCode.OK
     assert "secrets in the log" not in result.stdout.str()
+
+
+def test_the_harness_storage_of_a_private_key_is_not_a_leak() -> None:
+    """The harness's storage logs what it loads and writes; our private key store holds the key.
+    The same key anywhere else, or another store's, is still found."""
+    scan = SecretScan()
+    pem = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAAAA"
+
+    def record(name: str, msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.DEBUG, __file__, 1, msg, args, None)
+
+    harness = "pytest_homeassistant_custom_component.common"
+    scan.emit(record(harness, "Loading data for %s: %s", "tesla_wallbox.x.bluetooth_key", pem))
+    scan.emit(record(harness, "Writing data to %s: %s", "tesla_wallbox.x.bluetooth_key", pem))
+    assert scan.found == []
+    scan.emit(record(harness, "Writing data to %s: %s", "tesla_wallbox.x", pem))
+    scan.emit(record("custom_components.tesla_wallbox", "key %s", pem))
+    assert len(scan.found) == 2
