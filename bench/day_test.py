@@ -29,7 +29,6 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 import freezegun.api
 from freezegun.api import FrozenDateTimeFactory
@@ -70,7 +69,8 @@ from bench.scenario import (
     asleep_at_midnight,
     vehicle_config,
 )
-from custom_components.tesla_wallbox import stream as stream_module
+from custom_components.tesla_wallbox import ble_link, stream as stream_module
+from custom_components.tesla_wallbox.ble_link import KEY_STORE_VERSION
 from custom_components.tesla_wallbox.const import (
     CONF_API_KEY,
     CONF_BACKEND,
@@ -242,15 +242,13 @@ def store_bluetooth_key(
     pairing step leaves it)."""
     key = ec.generate_private_key(ec.SECP256R1())
     sim.vehicle(1).pair_key(key.public_key())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    name = f"{DOMAIN}.{entry.entry_id}.bluetooth_key"
+    name = ble_link.key_store_key(entry.entry_id)
+    data = {"pem": ble_link.key_pem(key)}
     hass_storage[name] = {
-        "version": 1,
+        "version": KEY_STORE_VERSION,
         "minor_version": 1,
         "key": name,
-        "data": {"pem": pem.decode()},
+        "data": data,
     }
 
 

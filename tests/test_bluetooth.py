@@ -11,18 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.tesla_wallbox import ble_client, flow_bluetooth
+from custom_components.tesla_wallbox import ble_client, ble_link, flow_bluetooth
+from custom_components.tesla_wallbox.ble_link import KEY_STORE_VERSION
 from custom_components.tesla_wallbox.const import CONF_BLUETOOTH, DOMAIN
 from custom_components.tesla_wallbox.models import Car
 from fleet_sim import Simulator, VehicleConfig
@@ -63,16 +63,27 @@ def store_key(
     hass_storage: dict[str, Any], entry: MockConfigEntry, key: ec.EllipticCurvePrivateKey
 ) -> None:
     """The entry's own Bluetooth key, as an earlier pairing left it in HA's storage."""
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    name = f"{DOMAIN}.{entry.entry_id}.bluetooth_key"
+    name = ble_link.key_store_key(entry.entry_id)
+    data = {"pem": ble_link.key_pem(key)}
     hass_storage[name] = {
-        "version": 1,
+        "version": KEY_STORE_VERSION,
         "minor_version": 1,
         "key": name,
-        "data": {"pem": pem.decode()},
+        "data": data,
     }
+
+
+async def set_up(
+    hass: HomeAssistant, entry: MockConfigEntry, bluetooth: dict[str, str] | None = None
+) -> None:
+    """Set the entry up, with these cars paired over Bluetooth ({vin: address}) in its options."""
+    entry.add_to_hass(hass)
+    if bluetooth is not None:
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_BLUETOOTH: bluetooth}
+        )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 @pytest.fixture
@@ -87,13 +98,7 @@ async def paired(
     """The entry with car 1 paired over Bluetooth (its key in the car), set up."""
     store_key(hass_storage, config_entry, ble_key)
     sim.vehicle(1).pair_key(ble_key.public_key())
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry,
-        options={**config_entry.options, CONF_BLUETOOTH: {sim.vehicle(1).vin: sim.ble(1).address}},
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, config_entry, {sim.vehicle(1).vin: sim.ble(1).address})
     assert config_entry.state is ConfigEntryState.LOADED
     return config_entry
 
@@ -242,13 +247,7 @@ async def test_setup_without_home_assistants_bluetooth_uses_the_cloud(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store_key(hass_storage, config_entry, ble_key)
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry,
-        options={**config_entry.options, CONF_BLUETOOTH: {sim.vehicle(1).vin: sim.ble(1).address}},
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, config_entry, {sim.vehicle(1).vin: sim.ble(1).address})
     car = the_car(config_entry, sim)
     assert car.bluetooth is None
     assert car.coordinator.client.local is None
@@ -349,9 +348,7 @@ async def test_a_key_the_car_knows_needs_no_tap(
 ) -> None:
     store_key(hass_storage, config_entry, ble_key)
     sim.vehicle(1).pair_key(ble_key.public_key())
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, config_entry)
 
     result = await _pair(hass, config_entry, sim.vehicle(1).vin)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -406,8 +403,22 @@ async def test_the_bluetooth_step_needs_home_assistants_bluetooth(
 async def test_removing_the_entry_forgets_its_bluetooth_key(
     hass: HomeAssistant, hass_storage: dict[str, Any], paired: MockConfigEntry
 ) -> None:
-    name = f"{DOMAIN}.{paired.entry_id}.bluetooth_key"
+    name = ble_link.key_store_key(paired.entry_id)
     assert name in hass_storage
     assert await hass.config_entries.async_remove(paired.entry_id)
     await hass.async_block_till_done()
     assert name not in hass_storage
+
+
+@pytest.mark.usefixtures("sim_radio")
+async def test_a_car_of_no_entry_is_refused_and_nothing_changes(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    options = dict(init_integration.options)
+    result = await _bluetooth_step(hass, init_integration)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {"vin": "5YJ3E1EA0NOTOURS"}
+        )
+    assert dict(init_integration.options) == options
+    assert sim.ble(1).requests == []

@@ -14,9 +14,9 @@ from custom_components.tesla_wallbox.policy import (
     PollSettings,
     is_stale,
     plan_next,
+    read_intervals,
     refused_read_gap,
     wants_data,
-    with_free_reads,
 )
 from custom_components.tesla_wallbox.vehicle_data import Connection
 
@@ -71,7 +71,8 @@ def test_charging_reads_every_interval() -> None:
 def test_free_reads_come_every_minute_while_charging_and_let_the_car_sleep() -> None:
     """Over Bluetooth a read costs nothing: charging is followed every minute, PV charging too;
     an idle car still gets its quiet period to fall asleep."""
-    free = with_free_reads(SETTINGS)
+    assert read_intervals(SETTINGS, free=False) is SETTINGS
+    free = read_intervals(SETTINGS, free=True)
     charging = PollFacts(
         connection=Connection.ONLINE, charging=True, data_time=NOW, activity_time=NOW
     )
@@ -81,7 +82,7 @@ def test_free_reads_come_every_minute_while_charging_and_let_the_car_sleep() -> 
     assert free.sleep_check_interval == SETTINGS.sleep_check_interval
     # Shorter options stay as they are.
     short = replace(SETTINGS, charging_interval=20.0)
-    assert with_free_reads(short).charging_interval == 20.0
+    assert read_intervals(short, free=True).charging_interval == 20.0
     idle = PollFacts(connection=Connection.ONLINE, data_time=NOW, activity_time=NOW)
     assert not wants_data(NOW + FREE_READ_INTERVAL, idle, free)
 

@@ -70,6 +70,24 @@ def device_finder(hass: HomeAssistant, address: str) -> Callable[[], BLEDevice |
     return device
 
 
+def key_store_key(entry_id: str) -> str:
+    """Where in HA's private storage an entry keeps its own Bluetooth key."""
+    return f"{DOMAIN}.{entry_id}.bluetooth_key"
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> str:
+    """The key as the store keeps it: unencrypted PKCS#8 PEM (the store itself is private)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _key_store(hass: HomeAssistant, entry: ConfigEntry) -> Store[dict[str, str]]:
+    return Store(hass, KEY_STORE_VERSION, key_store_key(entry.entry_id), private=True)
+
+
 async def async_signing_key(
     hass: HomeAssistant, entry: ConfigEntry, account: AccountClient
 ) -> ec.EllipticCurvePrivateKey:
@@ -77,9 +95,7 @@ async def async_signing_key(
     key = account.signing_key
     if key is not None:
         return key
-    store: Store[dict[str, str]] = Store(
-        hass, KEY_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.bluetooth_key", private=True
-    )
+    store = _key_store(hass, entry)
     stored = await store.async_load()
     if stored and isinstance(stored.get("pem"), str):
         loaded = serialization.load_pem_private_key(stored["pem"].encode(), password=None)
@@ -87,21 +103,13 @@ async def async_signing_key(
             return loaded
         LOGGER.warning("The stored Bluetooth key is not a P-256 key: a new one is made")
     made = ec.generate_private_key(ec.SECP256R1())
-    pem = made.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    await store.async_save({"pem": pem.decode()})
+    await store.async_save({"pem": key_pem(made)})
     return made
 
 
 async def async_remove_key(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Forget this entry's own key (when the entry is removed)."""
-    store: Store[dict[str, str]] = Store(
-        hass, KEY_STORE_VERSION, f"{DOMAIN}.{entry.entry_id}.bluetooth_key", private=True
-    )
-    await store.async_remove()
+    await _key_store(hass, entry).async_remove()
 
 
 async def async_bluetooth_car(

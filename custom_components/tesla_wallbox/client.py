@@ -149,8 +149,8 @@ class VehicleClient:
         self.command_path: Path | None = None
 
     @property
-    def reads_free(self) -> bool:
-        """Whether a read costs nothing now: the car in Bluetooth range."""
+    def bluetooth_in_range(self) -> bool:
+        """Whether Home Assistant sees the car over Bluetooth now (then reads cost nothing)."""
         return self.local is not None and self.local.in_range
 
     def restore_calls(self, stored: Any) -> None:

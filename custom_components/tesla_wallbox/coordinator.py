@@ -92,7 +92,7 @@ class WallboxCoordinator(DataUpdateCoordinator[WallboxState]):
     @property
     def settings(self) -> policy.PollSettings:
         """The options' intervals; reads while charging come sooner while they are free."""
-        return policy.with_free_reads(self._settings) if self.client.reads_free else self._settings
+        return policy.read_intervals(self._settings, free=self.client.bluetooth_in_range)
 
     @property
     def stale(self) -> bool:

@@ -64,9 +64,7 @@ class BluetoothOptionsMixin(OptionsFlow):
             return self.async_abort(reason="not_loaded")
         if user_input is None:
             return self._bluetooth_form()
-        vin = str(user_input[CONF_VIN])
-        if vin not in self._car_names():
-            return self._bluetooth_form({CONF_VIN: "unknown_car"})
+        vin = str(user_input[CONF_VIN])  # one of the entry's: the selector refuses others
         self._ble_vin = vin
         options = dict(self.config_entry.options)
         paired = ble_link.paired_cars(options)

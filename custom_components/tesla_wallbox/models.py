@@ -43,8 +43,7 @@ class Car:
     @property
     def bluetooth_in_range(self) -> bool:
         """Whether Home Assistant sees the car over Bluetooth now (False without Bluetooth)."""
-        local = self.coordinator.client.local
-        return local is not None and local.in_range
+        return self.coordinator.client.bluetooth_in_range
 
 
 @dataclass

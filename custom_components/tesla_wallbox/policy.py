@@ -63,9 +63,12 @@ class PollSettings:
     stale_after: float = 1800.0  # without contact this long, the entities are unavailable
 
 
-def with_free_reads(settings: PollSettings) -> PollSettings:
-    """The intervals while a read costs nothing (over Bluetooth): while charging, data at least
-    every FREE_READ_INTERVAL seconds. The car may still sleep: the quiet period is unchanged."""
+def read_intervals(settings: PollSettings, *, free: bool) -> PollSettings:
+    """The intervals to plan with. While a read costs nothing (over Bluetooth): while charging,
+    data at least every FREE_READ_INTERVAL seconds. The car may still sleep: the quiet period is
+    unchanged."""
+    if not free:
+        return settings
     return replace(
         settings,
         charging_interval=min(settings.charging_interval, FREE_READ_INTERVAL),

@@ -165,9 +165,10 @@ async def _async_bluetooth(
             else "Home Assistant's Bluetooth integration is not loaded",
         )
         return
+    key = await ble_link.async_signing_key(hass, entry, account)  # one key for all the cars
     for vin, address in paired.items():
         car = cars[vin]
-        local = await ble_link.async_bluetooth_car(hass, entry, account, vin, address)
+        local = ble_client.BluetoothCar(vin, key, ble_link.device_finder(hass, address))
         car.coordinator.client.local = local
         car.bluetooth = address
         entry.async_on_unload(ble_link.async_follow_range(hass, address, car.coordinator))
